@@ -1,0 +1,198 @@
+"""Vectorised per-parcel spatial statistics in EPSG:28992.
+
+Every function takes parcels as a GeoDataFrame in metres and returns a
+Series aligned to the parcels' index. None of them loops over features in
+Python: candidate pairs come from the spatial index and the geometry work
+is done by shapely 2 array functions or exactextract.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from exactextract import exact_extract
+from exactextract.raster import NumPyRasterSource
+from pyproj import CRS
+
+logger = logging.getLogger(__name__)
+
+
+def clip_to_boundary(gdf: gpd.GeoDataFrame, boundary: shapely.Geometry) -> gpd.GeoDataFrame:
+    """Clip features to ``boundary``, dropping those entirely outside it."""
+    geometry = gdf.geometry.values
+    inside = shapely.intersects(geometry, boundary)
+    clipped = gdf.loc[inside].copy()
+    covered = shapely.covered_by(clipped.geometry.values, boundary)
+    if not covered.all():
+        cut = clipped.geometry.values.copy()
+        cut[~covered] = shapely.intersection(cut[~covered], boundary)
+        clipped = clipped.set_geometry(gpd.GeoSeries(cut, index=clipped.index, crs=gdf.crs))
+        keep = np.isin(
+            shapely.get_type_id(clipped.geometry.values),
+            [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON],
+        ) | (shapely.area(clipped.geometry.values) > 0)
+        clipped = clipped.loc[keep & ~clipped.geometry.is_empty]
+    logger.debug(
+        "clipped %d of %d features to the boundary, %d cut at its edge",
+        len(clipped), len(gdf), int((~covered).sum()),
+    )
+    return clipped
+
+
+def area_share_inside(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series:
+    """Return the share (0-1) of each parcel's area that lies inside ``zones``.
+
+    Overlapping zones are dissolved first, so overlaps are not counted twice.
+    """
+    share = pd.Series(0.0, index=parcels.index)
+    if zones.empty or parcels.empty:
+        return share
+    zone = shapely.union_all(zones.geometry.values)
+    geometry = parcels.geometry.values
+    shapely.prepare(zone)
+    touching = shapely.intersects(zone, geometry)
+    if touching.any():
+        inside = shapely.area(shapely.intersection(geometry[touching], zone))
+        share.iloc[np.flatnonzero(touching)] = inside / shapely.area(geometry[touching])
+    return share.clip(0.0, 1.0)
+
+
+def distance_to_nearest(parcels: gpd.GeoDataFrame, features: gpd.GeoDataFrame) -> pd.Series:
+    """Return the distance in metres from each parcel to the nearest feature.
+
+    The distance is 0 for a parcel that touches or overlaps a feature and
+    missing (NaN) when ``features`` is empty.
+    """
+    if features.empty:
+        return pd.Series(np.nan, index=parcels.index)
+    tree = shapely.STRtree(features.geometry.values)
+    (parcel_pos, _), distance = tree.query_nearest(
+        parcels.geometry.values, return_distance=True, all_matches=False
+    )
+    result = np.full(len(parcels), np.nan)
+    result[parcel_pos] = distance
+    return pd.Series(result, index=parcels.index)
+
+
+def area_weighted_attribute(
+    parcels: gpd.GeoDataFrame, source: gpd.GeoDataFrame, column: str
+) -> pd.Series:
+    """Return the area-weighted mean of ``source[column]`` over each parcel.
+
+    Only the covered part of a parcel counts; a parcel not covered by any
+    source polygon gets NaN.
+    """
+    result = pd.Series(np.nan, index=parcels.index)
+    if source.empty or parcels.empty:
+        return result
+    tree = shapely.STRtree(source.geometry.values)
+    parcel_pos, source_pos = tree.query(parcels.geometry.values, predicate="intersects")
+    if len(parcel_pos) == 0:
+        return result
+    overlap = shapely.area(
+        shapely.intersection(
+            parcels.geometry.values[parcel_pos], source.geometry.values[source_pos]
+        )
+    )
+    values = source[column].to_numpy(dtype="float64")[source_pos]
+    pairs = pd.DataFrame({"parcel": parcel_pos, "weight": overlap, "weighted": overlap * values})
+    pairs = pairs[(pairs["weight"] > 0) & np.isfinite(values)]
+    sums = pairs.groupby("parcel")[["weight", "weighted"]].sum()
+    result.iloc[sums.index.to_numpy()] = (sums["weighted"] / sums["weight"]).to_numpy()
+    return result
+
+
+def adjacent_line_length(
+    parcels: gpd.GeoDataFrame, water: gpd.GeoDataFrame, distance_m: float
+) -> pd.Series:
+    """Return the length in metres of water lines within ``distance_m`` of each parcel.
+
+    Water polygons count by their outline (the bank), lines by their length.
+    """
+    result = pd.Series(0.0, index=parcels.index)
+    if water.empty or parcels.empty:
+        return result
+    lines = water.geometry.values
+    areal = np.isin(
+        shapely.get_type_id(lines),
+        [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON],
+    )
+    if areal.any():
+        lines = lines.copy()
+        lines[areal] = shapely.boundary(lines[areal])
+    zones = shapely.buffer(parcels.geometry.values, distance_m)
+    tree = shapely.STRtree(lines)
+    zone_pos, line_pos = tree.query(zones, predicate="intersects")
+    if len(zone_pos) == 0:
+        return result
+    length = shapely.length(shapely.intersection(lines[line_pos], zones[zone_pos]))
+    totals = pd.Series(length).groupby(zone_pos).sum()
+    result.iloc[totals.index.to_numpy()] = totals.to_numpy()
+    return result
+
+
+def zonal_statistics(
+    gdf: gpd.GeoDataFrame,
+    raster_path: Path,
+    thresholds: tuple[float, ...] = (),
+) -> pd.DataFrame:
+    """Compute exact area-weighted raster statistics per polygon.
+
+    Returns a frame aligned to ``gdf`` with ``mean`` (mean of the covered
+    data cells, weighted by the covered fraction of each cell),
+    ``data_coverage`` (share of the polygon on cells with data, 0-1) and per
+    threshold ``t`` a column ``share_above_<t>`` (share of the covered area
+    where the value exceeds ``t``, 0-1). Polygons without data get NaN.
+    """
+    columns = ["mean", "data_coverage", *[_threshold_column(t) for t in thresholds]]
+    if gdf.empty:
+        return pd.DataFrame(columns=columns, index=gdf.index, dtype="float64")
+
+    with rasterio.open(raster_path) as dataset:
+        raster_crs = CRS.from_user_input(dataset.crs.to_wkt())
+        values = dataset.read(1, masked=True).astype("float64").filled(np.nan)
+        xmin, ymin, xmax, ymax = dataset.bounds
+        wkt = dataset.crs.to_wkt()
+    polygons = gdf if CRS.from_user_input(gdf.crs).equals(raster_crs) else gdf.to_crs(raster_crs)
+    polygons = gpd.GeoDataFrame(geometry=polygons.geometry.values, crs=raster_crs)
+
+    data = ~np.isnan(values)
+    sources = [
+        NumPyRasterSource(values, xmin, ymin, xmax, ymax, nodata=np.nan, srs_wkt=wkt, name="value"),
+        NumPyRasterSource(data.astype("float64"), xmin, ymin, xmax, ymax, srs_wkt=wkt, name="data"),
+    ]
+    for threshold in thresholds:
+        above = np.where(data, (values > threshold).astype("float64"), np.nan)
+        sources.append(
+            NumPyRasterSource(
+                above, xmin, ymin, xmax, ymax, nodata=np.nan, srs_wkt=wkt,
+                name=_threshold_column(threshold),
+            )
+        )
+    stats = exact_extract(sources, polygons, ["mean"], output="pandas")
+
+    # exactextract covers only the raster extent; scale the in-extent data
+    # fraction by the part of the polygon inside the extent.
+    extent = shapely.box(xmin, ymin, xmax, ymax)
+    area = shapely.area(polygons.geometry.values)
+    in_extent = np.divide(
+        shapely.area(shapely.intersection(polygons.geometry.values, extent)),
+        area, out=np.zeros(len(polygons)), where=area > 0,
+    )
+    result = pd.DataFrame(index=gdf.index)
+    result["mean"] = stats["value_mean"].to_numpy()
+    result["data_coverage"] = np.nan_to_num(stats["data_mean"].to_numpy()) * in_extent
+    for threshold in thresholds:
+        name = _threshold_column(threshold)
+        result[name] = stats[f"{name}_mean"].to_numpy()
+    return result
+
+
+def _threshold_column(threshold: float) -> str:
+    return f"share_above_{threshold:g}".replace(".", "_")
