@@ -91,9 +91,10 @@ def farm_kpi_table(
 
 
 def _data_year(kpi: KpiDefinition, config: AreaConfig, catalog: Catalog) -> int | None:
+    # A value is only as recent as its oldest input layer.
     years = []
     for role in kpi.requires:
         ref = config.layer_ref(role)
         if ref is not None:
             years.append(catalog.layer(ref.layer).year)
-    return max(years) if years else None
+    return min(years) if years else None

@@ -8,6 +8,11 @@ from typing import Literal
 
 Status = Literal["gap", "no_baseline", "reached", "on_track", "behind"]
 
+# A KPI within this fraction of the baseline-to-target distance behind the
+# straight path still counts as on track, so that rounding of a baseline
+# does not mark a KPI as behind in its baseline year.
+ON_TRACK_TOLERANCE = 0.01
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -49,7 +54,9 @@ def compute_progress(
 
     fraction = (current - baseline) / (target - baseline)
     expected = _expected(current_year, baseline_year, target_year)
-    status: Status = "on_track" if fraction >= (expected or 0.0) - 1e-9 else "behind"
+    status: Status = (
+        "on_track" if fraction >= (expected or 0.0) - ON_TRACK_TOLERANCE else "behind"
+    )
     return Progress(fraction, expected, status)
 
 

@@ -1,0 +1,172 @@
+"""Command line: ``geo-dashboard build|serve|validate|areas|kpis``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from geo_dashboard.build import BUILD_STEPS, build_area
+from geo_dashboard.catalog import load_catalog
+from geo_dashboard.config import list_areas, load_area_config
+from geo_dashboard.errors import GeoDashboardError
+from geo_dashboard.kpis import load_kpi_library
+from geo_dashboard.output import read_build
+from geo_dashboard.paths import ProjectPaths
+
+app = typer.Typer(
+    help="Gebiedsdashboard: KPIs, maps and progress for Dutch area processes.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+# Without a terminal rich falls back to 80 columns, too narrow for the KPI table.
+console = Console(width=None if sys.stdout.isatty() else 140)
+error_console = Console(stderr=True)
+logger = logging.getLogger("geo_dashboard.cli")
+
+APP_ENTRY = Path(__file__).resolve().parent / "app" / "main.py"
+
+
+@app.callback()
+def _configure(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each step."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=error_console, show_path=False)],
+    )
+
+
+def _fail(err: Exception) -> None:
+    error_console.print(f"[bold red]Error:[/] {err}", highlight=False, markup=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def build(
+    area: str = typer.Argument(..., help="Area id: the name of a file in area_configs/."),
+) -> None:
+    """Build an area from its layers and print its KPI table."""
+    paths = ProjectPaths.from_env()
+    progress = Progress(
+        TextColumn("[bold]{task.description:<20}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=False,
+    )
+    try:
+        with progress:
+            task = progress.add_task(f"build {area}", total=len(BUILD_STEPS))
+
+            def on_step(name: str) -> None:
+                index = BUILD_STEPS.index(name) if name in BUILD_STEPS else 0
+                progress.update(task, completed=index, description=name)
+
+            output = build_area(area, paths, on_step=on_step)
+            progress.update(task, completed=len(BUILD_STEPS), description="done")
+    except GeoDashboardError as err:
+        _fail(err)
+    console.print(
+        f"Built [bold]{area}[/]: {output.manifest['parcel_count']} parcels, "
+        f"{output.manifest['parcel_area_ha']:.1f} ha -> {output.folder}"
+    )
+    _print_kpis(output.kpis, area)
+
+
+@app.command()
+def kpis(
+    area: str = typer.Argument(..., help="Area id with an existing build."),
+    csv: bool = typer.Option(False, "--csv", help="Write the table as CSV to stdout."),
+) -> None:
+    """Print the KPI table of an area's current build."""
+    try:
+        output = read_build(ProjectPaths.from_env().builds, area)
+    except GeoDashboardError as err:
+        _fail(err)
+    if csv:
+        output.kpis.to_csv(sys.stdout, index=False)
+    else:
+        _print_kpis(output.kpis, area)
+
+
+@app.command()
+def validate(
+    area: str = typer.Argument(..., help="Area id: the name of a file in area_configs/."),
+) -> None:
+    """Check an area config against the catalogue and the KPI definitions."""
+    paths = ProjectPaths.from_env()
+    try:
+        catalog = load_catalog(paths.layers)
+        config = load_area_config(paths.configs, area, catalog, load_kpi_library())
+    except GeoDashboardError as err:
+        _fail(err)
+    gaps = ", ".join(config.data_gaps) or "none"
+    console.print(
+        f"[green]valid[/]: {config.path} ({len(config.kpis)} KPIs, "
+        f"{len(config.layers)} layers, data gaps: {gaps})"
+    )
+
+
+@app.command()
+def areas() -> None:
+    """List the areas that have a config."""
+    for area_id in list_areas(ProjectPaths.from_env().configs):
+        console.print(area_id)
+
+
+@app.command()
+def serve(
+    area: str = typer.Argument("noordoostpolder", help="Area shown first."),
+    port: int = typer.Option(8501, help="Local port of the web app."),
+    address: str = typer.Option("127.0.0.1", help="Address the web app listens on."),
+) -> None:
+    """Start the dashboard web app (Streamlit) for an area."""
+    env = dict(os.environ, GEO_DASHBOARD_AREA=area)
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(APP_ENTRY),
+        "--server.port", str(port),
+        "--server.address", address,
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]
+    console.print(f"Dashboard for [bold]{area}[/] at http://{address}:{port}")
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+def _print_kpis(table: pd.DataFrame, area: str) -> None:
+    view = Table(title=f"KPIs of {area}", show_lines=False)
+    for column in ("theme", "KPI", "value", "unit", "baseline", "target", "status"):
+        view.add_column(column, justify="right" if column in {"value", "baseline", "target"} else "left")
+    for row in table.itertuples(index=False):
+        if row.status == "gap":
+            value = f"gap: no {row.missing_layers}"
+        else:
+            value = _number(row.value)
+        view.add_row(
+            row.theme,
+            row.name_en,
+            value,
+            row.unit,
+            f"{_number(row.baseline_value)} ({row.baseline_year})",
+            f"{_number(row.target_value)} ({row.target_year})",
+            row.status,
+        )
+    console.print(view)
+
+
+def _number(value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "-"
+    return f"{value:,.2f}"
