@@ -12,6 +12,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,7 +49,7 @@ def _configure(
 
 
 def _fail(err: Exception) -> None:
-    error_console.print(f"[bold red]Error:[/] {err}", highlight=False, markup=True)
+    error_console.print(f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
