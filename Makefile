@@ -7,7 +7,7 @@ AREA ?= noordoostpolder
 PORT ?= 8501
 BIN := $(VENV)/bin
 
-.PHONY: setup run build serve test browser-deps lint
+.PHONY: setup run build serve test system-deps lint
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required; set PYTHON=python3.11")'
@@ -27,19 +27,21 @@ run: build
 serve: setup
 	$(BIN)/geo-dashboard serve $(AREA) --port $(PORT)
 
-# Browser tests drive Debian's Chromium; install it when missing and allowed.
-browser-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Browser tests drive Debian's Chromium and store tests start a real
+# PostgreSQL server; install both when missing and allowed.
+SYSTEM_PACKAGES := chromium postgresql
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
 		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
-			sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+			sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
 		else \
-			echo "Chromium is missing and cannot be installed without root: browser tests will be skipped."; \
+			echo "Chromium or PostgreSQL is missing and cannot be installed without root: their tests will be skipped."; \
 		fi; \
 	fi
 
-test: setup browser-deps
+test: setup system-deps
 	$(BIN)/python -m pytest
 
 lint: setup

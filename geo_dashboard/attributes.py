@@ -87,7 +87,9 @@ class LayerContext:
         return path
 
 
-def read_boundary(context: LayerContext, parcels: gpd.GeoDataFrame) -> shapely.Geometry:
+def read_boundary(
+    context: LayerContext, parcels: gpd.GeoDataFrame | None
+) -> shapely.Geometry:
     """Return the area outline as one polygon in EPSG:28992."""
     config = context.config
     entry = context.catalog.layer(config.boundary.layer)
@@ -97,7 +99,7 @@ def read_boundary(context: LayerContext, parcels: gpd.GeoDataFrame) -> shapely.G
     if gdf.empty:
         raise LayerError(f"boundary layer {entry.id!r} has no polygon; add the area outline.")
     outline = shapely.union_all(gdf.geometry.values)
-    if config.boundary.clip_to_parcel_extent:
+    if config.boundary.clip_to_parcel_extent and parcels is not None:
         outline = shapely.intersection(outline, shapely.box(*parcels.total_bounds))
     if outline.is_empty:
         raise LayerError(
@@ -116,7 +118,15 @@ def parcel_table(context: LayerContext, step: Step) -> tuple[gpd.GeoDataFrame, s
 
     step("parcels")
     raw = context.read_role("parcels", columns=wanted)
-    assert raw is not None  # the config requires a parcel layer
+    if raw is None:
+        # An area without parcels still gets its boundary and nature sites;
+        # every parcel KPI becomes a data gap.
+        boundary = read_boundary(context, None)
+        empty = gpd.GeoDataFrame(
+            {"parcel_id": pd.Series(dtype=str), "area_ha": pd.Series(dtype=float)},
+            geometry=gpd.GeoSeries([], crs=28992),
+        )
+        return empty, boundary
     layer_id = context.config.layer_ref("parcels").layer  # type: ignore[union-attr]
     _check_unique_ids(raw, fields.parcel_id, layer_id)
     boundary = read_boundary(context, raw)

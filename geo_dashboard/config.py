@@ -18,21 +18,10 @@ from geo_dashboard.catalog import Catalog
 from geo_dashboard.errors import ConfigError, UnknownIdError
 from geo_dashboard.expressions import formula_columns
 from geo_dashboard.kpis import KpiLibrary, LocalisedText
+from geo_dashboard.roles import FIELD_INPUTS, KPI_INPUTS, ROLE_KINDS
 
 AREA_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
-# Each role a layer can play in a build, and the kind of file it must be.
-ROLE_KINDS: dict[str, Literal["vector", "raster"]] = {
-    "parcels": "vector",
-    "natura2000": "vector",
-    "nnn": "vector",
-    "peat_soil": "vector",
-    "surface_water": "vector",
-    "peat_emission": "vector",
-    "municipalities": "vector",
-    "nh3_concentration": "raster",
-    "n_deposition": "raster",
-}
 
 
 class LayerRef(BaseModel):
@@ -64,7 +53,7 @@ class ParcelFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    parcel_id: str
+    parcel_id: str = "parcel_id"
     crop_code: str | None = None
     farm_id: str | None = None
     peat_emission_rate: str | None = None
@@ -118,7 +107,7 @@ class AreaConfig(BaseModel):
     province: str
     boundary: Boundary
     layers: dict[str, LayerRef | str]
-    parcel_fields: ParcelFields
+    parcel_fields: ParcelFields = Field(default_factory=ParcelFields)
     data_gaps: dict[str, str] = Field(default_factory=dict)
     nature_context_m: float = Field(default=10_000, ge=0, le=50_000)
     water_adjacency_m: float = Field(default=5, ge=0, le=100)
@@ -127,15 +116,23 @@ class AreaConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_roles(self) -> AreaConfig:
-        unknown = sorted(set(self.layers) | set(self.data_gaps)) 
-        unknown = [role for role in unknown if role not in ROLE_KINDS]
+        unknown = [role for role in self.layers if role not in ROLE_KINDS]
         if unknown:
             raise ValueError(
                 f"unknown layer role(s) {', '.join(unknown)}; "
                 f"valid roles: {', '.join(ROLE_KINDS)}"
             )
-        if "parcels" not in self.layers:
-            raise ValueError("layers.parcels is required: name the parcel layer")
+        unknown = [role for role in self.data_gaps if role not in KPI_INPUTS]
+        if unknown:
+            raise ValueError(
+                f"unknown data gap(s) {', '.join(unknown)}; "
+                f"valid entries: {', '.join(sorted(KPI_INPUTS))}"
+            )
+        if self.boundary.clip_to_parcel_extent and "parcels" not in self.layers:
+            raise ValueError(
+                "boundary.clip_to_parcel_extent needs a parcel layer; "
+                "add layers.parcels or set it to false"
+            )
         both = sorted(set(self.layers) & set(self.data_gaps))
         if both:
             raise ValueError(
@@ -155,7 +152,20 @@ class AreaConfig(BaseModel):
         return ref
 
     def missing_roles(self, roles: list[str]) -> list[str]:
-        return [role for role in roles if role not in self.layers]
+        """Return the inputs in ``roles`` that this area lacks.
+
+        Roles are layer roles (see ``ROLE_KINDS``) or parcel-layer columns
+        (see ``FIELD_INPUTS``), which count only when the parcel layer is there.
+        """
+        missing = []
+        for role in roles:
+            if role in FIELD_INPUTS:
+                field_set = getattr(self.parcel_fields, FIELD_INPUTS[role]) is not None
+                if "parcels" not in self.layers or not field_set:
+                    missing.append(role)
+            elif role not in self.layers:
+                missing.append(role)
+        return missing
 
 
 def area_config_path(configs_dir: Path, area_id: str) -> Path:

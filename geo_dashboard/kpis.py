@@ -19,6 +19,7 @@ from geo_dashboard._yaml import load_model
 from geo_dashboard.errors import UnknownIdError
 from geo_dashboard.expressions import evaluate, formula_columns
 from geo_dashboard.paths import package_data
+from geo_dashboard.roles import KPI_INPUTS
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,12 @@ class KpiDefinition(BaseModel):
         for formula in (self.value, self.weight):
             if formula is not None:
                 formula_columns(formula)
+        unknown = sorted(set(self.requires) - KPI_INPUTS)
+        if unknown:
+            raise ValueError(
+                f"KPI {self.id!r} requires unknown input(s) {', '.join(unknown)}; "
+                f"valid inputs: {', '.join(sorted(KPI_INPUTS))}"
+            )
         return self
 
     @property

@@ -45,7 +45,13 @@ def compute_progress(
         return Progress(None, None, "no_baseline")
 
     sign = 1.0 if direction == "higher" else -1.0
-    if sign * (current - target) >= 0:
+    # Values closer to the target than this count as meeting it: 1% of the
+    # baseline-to-target distance, or 0.1% of the target when both are equal.
+    if target != baseline:
+        slack = ON_TRACK_TOLERANCE * abs(target - baseline)
+    else:
+        slack = 1e-3 * abs(target)
+    if sign * (current - target) >= -slack:
         fraction = 1.0 if target == baseline else (current - baseline) / (target - baseline)
         return Progress(fraction, _expected(current_year, baseline_year, target_year), "reached")
     if target == baseline:
