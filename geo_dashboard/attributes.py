@@ -21,7 +21,13 @@ from geo_dashboard.config import AreaConfig
 from geo_dashboard.crops import classify_crops, load_crop_table
 from geo_dashboard.errors import LayerError
 from geo_dashboard.expressions import evaluate
-from geo_dashboard.layer_io import RepairReport, check_raster, read_vector, repair_polygons
+from geo_dashboard.layer_io import (
+    RepairReport,
+    check_raster,
+    check_raster_covers,
+    read_vector,
+    repair_polygons,
+)
 from geo_dashboard.spatial import (
     adjacent_line_length,
     area_share_inside,
@@ -76,13 +82,17 @@ class LayerContext:
         if layer_id not in self.used_layers:
             self.used_layers.append(layer_id)
 
-    def raster_role(self, role: str) -> Path | None:
-        """Check the raster layer of ``role`` and return its path, or None."""
+    def raster_role(self, role: str, boundary: shapely.Geometry) -> Path | None:
+        """Check the raster layer of ``role`` over the area and return its path.
+
+        Returns None when the area has no layer in that role.
+        """
         ref = self.config.layer_ref(role)
         if ref is None:
             return None
         entry = self.catalog.layer(ref.layer)
         path = check_raster(self.catalog, entry)
+        check_raster_covers(path, entry.id, boundary)
         self.record_use(entry.id)
         return path
 
@@ -153,7 +163,7 @@ def parcel_table(context: LayerContext, step: Step) -> tuple[gpd.GeoDataFrame, s
         parcels["peat_emission_rate"] = clipped[fields.peat_emission_rate].astype(float).to_numpy()
 
     _add_vector_attributes(context, parcels, step)
-    _add_raster_attributes(context, parcels, step)
+    _add_raster_attributes(context, parcels, boundary, step)
     if "peat_emission_rate" in parcels:
         # The rate is per hectare per year; the total is in tonnes per year.
         parcels["peat_emission_t"] = parcels["peat_emission_rate"] * parcels["area_ha"] / 1000
@@ -209,16 +219,18 @@ def _add_vector_attributes(context: LayerContext, parcels: gpd.GeoDataFrame, ste
         parcels["peat_emission_rate"] = area_weighted_attribute(parcels, emission, column)
 
 
-def _add_raster_attributes(context: LayerContext, parcels: gpd.GeoDataFrame, step: Step) -> None:
+def _add_raster_attributes(
+    context: LayerContext, parcels: gpd.GeoDataFrame, boundary: shapely.Geometry, step: Step
+) -> None:
     step("nh3_concentration")
-    nh3 = context.raster_role("nh3_concentration")
+    nh3 = context.raster_role("nh3_concentration", boundary)
     if nh3 is not None:
         stats = zonal_statistics(parcels, nh3)
         parcels["nh3_mean"] = stats["mean"]
         parcels["nh3_coverage"] = stats["data_coverage"]
 
     step("n_deposition")
-    deposition = context.raster_role("n_deposition")
+    deposition = context.raster_role("n_deposition", boundary)
     if deposition is not None:
         parcels["n_deposition_mean"] = zonal_statistics(parcels, deposition)["mean"]
 
@@ -250,7 +262,7 @@ def nature_table(context: LayerContext, boundary: shapely.Geometry, step: Step) 
     )
     table["area_ha"] = shapely.area(table.geometry.values) / 10_000
 
-    nh3 = context.raster_role("nh3_concentration")
+    nh3 = context.raster_role("nh3_concentration", boundary)
     if nh3 is not None:
         stats = zonal_statistics(table, nh3, thresholds=NH3_CRITICAL_LEVELS)
         table["nh3_mean"] = stats["mean"].to_numpy()

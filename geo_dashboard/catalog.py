@@ -43,6 +43,7 @@ class LayerEntry(_Provenance):
     layer: str | None = None
     kind: Literal["vector", "raster"]
     crs: str
+    encoding: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
 
 

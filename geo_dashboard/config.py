@@ -18,7 +18,13 @@ from geo_dashboard.catalog import Catalog
 from geo_dashboard.errors import ConfigError, UnknownIdError
 from geo_dashboard.expressions import formula_columns
 from geo_dashboard.kpis import KpiLibrary, LocalisedText
-from geo_dashboard.roles import FIELD_INPUTS, KPI_INPUTS, ROLE_KINDS
+from geo_dashboard.roles import (
+    FIELD_INPUTS,
+    KPI_INPUTS,
+    ROLE_KINDS,
+    ROLE_UNITS,
+    normalise_unit,
+)
 
 AREA_ID_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
@@ -229,11 +235,18 @@ def _cross_check(
     for role in config.layers:
         ref = config.layer_ref(role)
         assert ref is not None
-        kind = catalog.layer(ref.layer).kind
-        if kind != ROLE_KINDS[role]:
+        entry = catalog.layer(ref.layer)
+        if entry.kind != ROLE_KINDS[role]:
             raise ConfigError(
                 f"area config {path}: layers.{role}: layer {ref.layer!r} is a "
-                f"{kind} layer but role {role!r} needs a {ROLE_KINDS[role]} layer."
+                f"{entry.kind} layer but role {role!r} needs a {ROLE_KINDS[role]} layer."
+            )
+        expected = ROLE_UNITS.get(role)
+        if expected and normalise_unit(entry.unit or "") != normalise_unit(expected):
+            raise ConfigError(
+                f"area config {path}: layers.{role}: layer {ref.layer!r} has unit "
+                f"{entry.unit!r} but role {role!r} needs {expected!r}. Convert the "
+                "layer to that unit, or correct 'unit' in its catalogue entry."
             )
     for index, area_kpi in enumerate(config.kpis):
         if area_kpi.id not in library.ids:

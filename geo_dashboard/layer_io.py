@@ -6,6 +6,7 @@ All processing happens in RD New (EPSG:28992), in metres.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import rasterio
+import rasterio.windows
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
@@ -27,6 +29,10 @@ from geo_dashboard.errors import (
 logger = logging.getLogger(__name__)
 
 WORK_CRS = CRS.from_epsg(28992)
+
+# Largest number of features read from one layer in a single-process build.
+# A larger layer needs the partitioned engine or a raised limit.
+DEFAULT_MAX_FEATURES = 2_000_000
 
 # Bounds of RD New coordinates over the Netherlands with a margin, in metres.
 _RD_BOUNDS = (-50_000.0, 250_000.0, 350_000.0, 700_000.0)
@@ -81,14 +87,20 @@ def read_vector(
     LayerNotFoundError, LayerReadError, LayerError
     """
     path = layer_path(catalog, entry)
+    _check_feature_count(entry, path)
     try:
-        gdf = gpd.read_file(path, layer=entry.layer, columns=columns, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+        gdf = gpd.read_file(
+            path, layer=entry.layer, columns=columns, engine="pyogrio",
+            encoding=entry.encoding,
+        )
+    except UnicodeDecodeError as err:
         raise LayerReadError(
-            f"layer {entry.id!r}: cannot read {path} (layer {entry.layer!r}): "
-            f"{err}. Check that the file is a complete GeoPackage or other "
-            "vector file and that the layer name in the catalogue is right."
+            f"layer {entry.id!r}: attribute text in {path} is not valid "
+            f"{entry.encoding or 'UTF-8'} ({err.reason} at byte {err.start}). Set "
+            "'encoding' in its catalogue entry (e.g. 'latin-1') or convert the file."
         ) from err
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+        raise _unreadable(entry, path, err) from err
     except pyogrio.errors.FieldError as err:
         raise LayerError(
             f"layer {entry.id!r}: {path} lacks a requested column: {err}. "
@@ -113,8 +125,48 @@ def read_vector(
             f"catalogue says {entry.crs}. Correct the catalogue entry or "
             "reproject the file."
         )
+    if gdf.empty:
+        raise LayerError(
+            f"layer {entry.id!r}: {path} has no features. Use a layer with data, "
+            "or remove it from the area config and list its role under data_gaps."
+        )
     _check_coordinates_fit_crs(gdf, entry.id, path)
     return gdf.to_crs(WORK_CRS) if not gdf.crs.equals(WORK_CRS) else gdf
+
+
+def _unreadable(entry: LayerEntry, path: Path, err: Exception) -> LayerReadError:
+    return LayerReadError(
+        f"layer {entry.id!r}: cannot read {path} (layer {entry.layer!r}): "
+        f"{err}. Check that the file is a complete GeoPackage or other "
+        "vector file and that the layer name in the catalogue is right."
+    )
+
+
+def max_features() -> int:
+    """Return the feature limit, from ``GEO_DASHBOARD_MAX_FEATURES`` if set."""
+    value = os.environ.get("GEO_DASHBOARD_MAX_FEATURES")
+    if value is None:
+        return DEFAULT_MAX_FEATURES
+    try:
+        return int(value)
+    except ValueError as err:
+        raise LayerError(
+            f"GEO_DASHBOARD_MAX_FEATURES={value!r} is not a whole number."
+        ) from err
+
+
+def _check_feature_count(entry: LayerEntry, path: Path) -> None:
+    try:
+        info = pyogrio.read_info(path, layer=entry.layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+        raise _unreadable(entry, path, err) from err
+    limit = max_features()
+    if info["features"] > limit:
+        raise LayerError(
+            f"layer {entry.id!r}: {path} has {info['features']:,} features, more "
+            f"than the limit of {limit:,}. Clip the layer to the area, raise "
+            "GEO_DASHBOARD_MAX_FEATURES, or build with the partitioned engine."
+        )
 
 
 def _check_coordinates_fit_crs(gdf: gpd.GeoDataFrame, layer_id: str, path: Path) -> None:
@@ -152,6 +204,7 @@ def repair_polygons(gdf: gpd.GeoDataFrame, layer_id: str) -> tuple[gpd.GeoDataFr
     """
     report = RepairReport(layer_id)
     geometry = gdf.geometry.values
+    _reject_non_areal(geometry, layer_id)
 
     if shapely.has_z(geometry).any():
         geometry = shapely.force_2d(geometry)
@@ -189,6 +242,29 @@ def repair_polygons(gdf: gpd.GeoDataFrame, layer_id: str) -> tuple[gpd.GeoDataFr
         )
         logger.warning(message)
     return cleaned, report
+
+
+def _reject_non_areal(geometry: np.ndarray, layer_id: str) -> None:
+    """Raise if a polygon layer contains points or lines, which cannot be repaired."""
+    types = shapely.get_type_id(geometry)
+    present = ~shapely.is_missing(geometry) & ~shapely.is_empty(geometry)
+    wrong = present & ~np.isin(
+        types,
+        [
+            shapely.GeometryType.POLYGON,
+            shapely.GeometryType.MULTIPOLYGON,
+            shapely.GeometryType.GEOMETRYCOLLECTION,
+        ],
+    )
+    if wrong.any():
+        rows = np.flatnonzero(wrong)
+        kinds = sorted({shapely.get_type_id(g) for g in geometry[rows]})
+        names = ", ".join(shapely.GeometryType(k).name.title() for k in kinds)
+        raise LayerError(
+            f"layer {layer_id!r}: {len(rows)} features are {names}, not polygons "
+            f"(rows {', '.join(map(str, rows[:10]))}). A polygon layer may not mix "
+            "geometry types; remove those features or put them in their own layer."
+        )
 
 
 def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
@@ -229,3 +305,50 @@ def check_raster(catalog: Catalog, entry: LayerEntry) -> Path:
     if nodata is None:
         logger.info("raster %s has no nodata value; every cell counts as data", entry.id)
     return path
+
+
+def check_raster_covers(path: Path, layer_id: str, boundary: shapely.Geometry) -> float:
+    """Check that a raster has data over the area and return the covered share.
+
+    Only the window around the area is read, so a national grid stays cheap.
+
+    Raises
+    ------
+    LayerError
+        If the raster has no data cells inside the area boundary (given in
+        EPSG:28992), for example because it is all nodata or lies elsewhere.
+    """
+    with rasterio.open(path) as dataset:
+        raster_crs = CRS.from_user_input(dataset.crs.to_wkt())
+        area = gpd.GeoSeries([boundary], crs=WORK_CRS).to_crs(raster_crs).iloc[0]
+        window = rasterio.windows.from_bounds(*area.bounds, transform=dataset.transform)
+        window = window.round_offsets().round_lengths()
+        full = rasterio.windows.Window(0, 0, dataset.width, dataset.height)
+        try:
+            window = window.intersection(full)
+        except rasterio.errors.WindowError:
+            window = None
+        data = dataset.read_masks(1, window=window) > 0 if window is not None else None
+        transform = dataset.window_transform(window) if window is not None else None
+    if data is None or not data.any():
+        raise LayerError(
+            f"layer {layer_id!r}: raster {path} has no data cells inside the area "
+            "boundary (all nodata, or the raster lies elsewhere). Use a raster that "
+            "covers the area, check its CRS, or list its role under data_gaps."
+        )
+    rows, cols = np.nonzero(data)
+    west, north = rasterio.transform.xy(transform, rows, cols, offset="ul")
+    east, south = rasterio.transform.xy(transform, rows, cols, offset="lr")
+    cells = shapely.box(np.asarray(west), np.asarray(south), np.asarray(east), np.asarray(north))
+    covered = shapely.area(shapely.intersection(shapely.union_all(cells), area)) / area.area
+    if covered == 0:
+        raise LayerError(
+            f"layer {layer_id!r}: raster {path} has no data cells inside the area "
+            "boundary. Use a raster that covers the area, or check its CRS."
+        )
+    if covered < 0.99:
+        logger.warning(
+            "layer %s: raster data covers %.1f%% of the area; values outside are missing",
+            layer_id, 100 * covered,
+        )
+    return float(covered)

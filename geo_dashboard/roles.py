@@ -22,3 +22,18 @@ ROLE_KINDS: dict[str, Literal["vector", "raster"]] = {
 FIELD_INPUTS: dict[str, str] = {"crop_codes": "crop_code", "farm_ids": "farm_id"}
 
 KPI_INPUTS: frozenset[str] = frozenset(ROLE_KINDS) | frozenset(FIELD_INPUTS)
+
+# Unit a layer in these roles must have, as written in the catalogue.
+ROLE_UNITS: dict[str, str] = {
+    "nh3_concentration": "µg/m³",
+    "n_deposition": "mol N/ha/yr",
+    "peat_emission": "kg CO2-eq/ha/yr",
+}
+
+
+def normalise_unit(unit: str) -> str:
+    """Return a unit in a canonical spelling, so 'ug/m3' equals 'µg/m³'."""
+    text = unit.strip().lower().replace(" ", "")
+    for old, new in (("ug", "µg"), ("μg", "µg"), ("m3", "m³"), ("/jr", "/yr"), ("/jaar", "/yr")):
+        text = text.replace(old, new)
+    return text

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import os
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import rasterio
-import yaml
 
 from geo_dashboard.build import build_area
 from geo_dashboard.errors import (
     BuildNotFoundError,
-    LayerError,
-    LayerNotFoundError,
-    LayerReadError,
 )
-from geo_dashboard.output import BuildOutput, current_build_folder, read_build
+from geo_dashboard.output import BuildOutput, read_build
 from geo_dashboard.paths import ProjectPaths
+from tests.editing import edit_config, set_catalog
 
 PILOT = "noordoostpolder"
 GAP_KPIS = {"n_deposition_farmland", "farmland_in_nnn", "peat_co2_emission", "farmland_on_peat"}
@@ -104,7 +98,7 @@ def test_layer_in_wgs84_gives_same_result(sandbox: ProjectPaths, pilot_build: Bu
     wgs84 = gpd.read_file(parcels_path).to_crs(4326)
     parcels_path.unlink()
     wgs84.to_file(parcels_path, layer="brp_gewaspercelen", driver="GPKG")
-    _set_catalog(sandbox, "nop_brp_parcels_2023", crs="EPSG:4326")
+    set_catalog(sandbox, "nop_brp_parcels_2023", crs="EPSG:4326")
 
     result = build_area(PILOT, sandbox).parcels.set_index("parcel_id")
     expected = pilot_build.parcels.set_index("parcel_id").loc[result.index]
@@ -114,124 +108,14 @@ def test_layer_in_wgs84_gives_same_result(sandbox: ProjectPaths, pilot_build: Bu
     assert (result["land_use"] == expected["land_use"]).all()
 
 
-def _set_catalog(paths: ProjectPaths, layer_id: str, **changes) -> None:
-    path = paths.layers / "catalog.yaml"
-    catalog = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for entry in catalog["layers"]:
-        if entry["id"] == layer_id:
-            entry.update(changes)
-    path.write_text(yaml.safe_dump(catalog, allow_unicode=True), encoding="utf-8")
-
-
-@pytest.fixture()
-def built_sandbox(sandbox: ProjectPaths) -> ProjectPaths:
-    """A sandbox with one good build, whose files the bad-input tests must not touch."""
-    build_area(PILOT, sandbox)
-    return sandbox
-
-
-def _snapshot(paths: ProjectPaths) -> dict[str, float]:
-    folder = current_build_folder(paths.builds, PILOT)
-    return {p.name: os.stat(p).st_mtime_ns for p in folder.iterdir()} | {"folder": str(folder)}
-
-
-def _assert_build_fails(paths: ProjectPaths, error: type[Exception], match: str) -> None:
-    before = _snapshot(paths)
-    with pytest.raises(error, match=match):
-        build_area(PILOT, paths)
-    assert _snapshot(paths) == before
-    leftovers = [p.name for p in (paths.builds / PILOT).iterdir() if p.name.startswith(".")]
-    assert leftovers == []
-    read_build(paths.builds, PILOT)
-
-
-def test_missing_layer_file(built_sandbox: ProjectPaths) -> None:
-    (built_sandbox.layers / "noordoostpolder" / "natura2000.gpkg").unlink()
-    _assert_build_fails(
-        built_sandbox, LayerNotFoundError,
-        r"layer 'nop_natura2000': file .*natura2000\.gpkg not found\. Restore the file or fix 'file'",
-    )
-
-
-def test_truncated_layer_file(built_sandbox: ProjectPaths) -> None:
-    path = built_sandbox.layers / "noordoostpolder" / "natura2000.gpkg"
-    path.write_bytes(path.read_bytes()[:5000])
-    _assert_build_fails(built_sandbox, LayerReadError, r"layer 'nop_natura2000': cannot read .*natura2000\.gpkg")
-
-
-def test_wrong_column_name(built_sandbox: ProjectPaths) -> None:
-    config = built_sandbox.configs / "noordoostpolder.yaml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("crop_code: gewascode", "crop_code: gewas_code"),
-        encoding="utf-8",
-    )
-    _assert_build_fails(built_sandbox, LayerError, r"layer 'nop_brp_parcels_2023': .*gewas_code")
-
-
-def test_layer_without_crs_uses_catalogue(built_sandbox: ProjectPaths) -> None:
-    path = built_sandbox.layers / "noordoostpolder" / "natura2000.gpkg"
-    natura = gpd.read_file(path).set_crs(None, allow_override=True)
-    path.unlink()
-    with pytest.warns(UserWarning, match="'crs' was not provided"):
-        natura.to_file(path, layer="natura2000", driver="GPKG")
-    assert gpd.read_file(path).crs is None
-    output = build_area(PILOT, built_sandbox)
-    assert output.parcels["n2000_distance_m"].min() > 2000
-
-
-def test_layer_without_crs_wrong_catalogue(built_sandbox: ProjectPaths) -> None:
-    path = built_sandbox.layers / "noordoostpolder" / "natura2000.gpkg"
-    natura = gpd.read_file(path).set_crs(None, allow_override=True)
-    path.unlink()
-    with pytest.warns(UserWarning, match="'crs' was not provided"):
-        natura.to_file(path, layer="natura2000", driver="GPKG")
-    _set_catalog(built_sandbox, "nop_natura2000", crs="EPSG:4326")
-    _assert_build_fails(
-        built_sandbox, LayerError,
-        r"labelled EPSG:4326 \(degrees\) but its bounds are .* which look like metres",
-    )
-
-
-def test_crs_differs_from_catalogue(built_sandbox: ProjectPaths) -> None:
-    _set_catalog(built_sandbox, "nop_natura2000", crs="EPSG:3035")
-    _assert_build_fails(
-        built_sandbox, LayerError, r"is in EPSG:28992 but the catalogue says EPSG:3035",
-    )
-
-
-def test_raster_without_crs(built_sandbox: ProjectPaths) -> None:
-    path = built_sandbox.layers / "noordoostpolder" / "nh3_concentratie_2023_1km.tif"
-    with rasterio.open(path) as dataset:
-        profile = dataset.profile
-        values = dataset.read()
-    profile["crs"] = None
-    with rasterio.open(path, "w", **profile) as dataset:
-        dataset.write(values)
-    _assert_build_fails(built_sandbox, LayerError, r"raster .* has no CRS\. Tag the file")
-
-
-def test_duplicate_parcel_ids(built_sandbox: ProjectPaths) -> None:
-    path = built_sandbox.layers / "noordoostpolder" / "brp_gewaspercelen_2023.gpkg"
-    parcels = gpd.read_file(path)
-    parcels.loc[1, "gid"] = parcels.loc[0, "gid"]
-    path.unlink()
-    parcels.to_file(path, layer="brp_gewaspercelen", driver="GPKG")
-    _assert_build_fails(built_sandbox, LayerError, r"parcel ids in column 'gid' are not unique, e\.g\. \d+")
-
-
-def test_unreadable_catalogue_keeps_build(built_sandbox: ProjectPaths) -> None:
-    (built_sandbox.layers / "catalog.yaml").write_text("layers: [\n", encoding="utf-8")
-    _assert_build_fails(built_sandbox, ValueError, r"catalog\.yaml is not valid YAML")
-
-
 def test_gap_computes_once_layer_added(sandbox: ProjectPaths) -> None:
     # The municipality outlines stand in for an NNN layer: any real polygon
     # layer in the nnn role must turn the gap into a value on the next build.
-    config_path = sandbox.configs / "noordoostpolder.yaml"
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    config["layers"]["nnn"] = "nop_gemeenten"
-    del config["data_gaps"]["nnn"]
-    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    def add_nnn(config: dict) -> None:
+        config["layers"]["nnn"] = "nop_gemeenten"
+        del config["data_gaps"]["nnn"]
+
+    edit_config(sandbox, PILOT, add_nnn)
 
     output = build_area(PILOT, sandbox)
     kpis = output.kpis.set_index("kpi_id")
