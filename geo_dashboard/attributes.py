@@ -21,6 +21,7 @@ from geo_dashboard.config import AreaConfig
 from geo_dashboard.crops import classify_crops, load_crop_table
 from geo_dashboard.errors import LayerError
 from geo_dashboard.expressions import evaluate
+from geo_dashboard.farms import attach_farms, read_register
 from geo_dashboard.layer_io import (
     RepairReport,
     check_raster,
@@ -54,6 +55,7 @@ class LayerContext:
     catalog: Catalog
     repairs: list[RepairReport] = field(default_factory=list)
     used_layers: list[str] = field(default_factory=list)
+    used_tables: list[str] = field(default_factory=list)
     _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
     def read_role(self, role: str, columns: list[str] | None = None) -> gpd.GeoDataFrame | None:
@@ -78,9 +80,12 @@ class LayerContext:
         self._cache[role] = gdf
         return gdf
 
-    def record_use(self, layer_id: str) -> None:
-        if layer_id not in self.used_layers:
+    def record_use(self, layer_id: str, table: bool = False) -> None:
+        """Note that the build used a catalogue layer (or table) as input."""
+        if layer_id not in self.used_layers and not table:
             self.used_layers.append(layer_id)
+        if table and layer_id not in self.used_tables:
+            self.used_tables.append(layer_id)
 
     def raster_role(self, role: str, boundary: shapely.Geometry) -> Path | None:
         """Check the raster layer of ``role`` over the area and return its path.
@@ -154,6 +159,10 @@ def parcel_table(context: LayerContext, step: Step) -> tuple[gpd.GeoDataFrame, s
     parcels["area_ha"] = shapely.area(parcels.geometry.values) / 10_000
     if fields.farm_id:
         parcels["farm_id"] = clipped[fields.farm_id].astype(str).to_numpy()
+    elif config.farm_register:
+        entry = next(t for t in context.catalog.tables if t.id == config.farm_register)
+        parcels = attach_farms(parcels, read_register(context.catalog.path(entry)))
+        context.record_use(entry.id, table=True)
     if fields.crop_code:
         crops = classify_crops(
             clipped[fields.crop_code].reset_index(drop=True), load_crop_table(), layer_id

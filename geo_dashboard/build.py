@@ -107,18 +107,24 @@ def build_area(
     return output
 
 
+def _provenance(entry, catalog) -> dict:
+    return {
+        "id": entry.id,
+        "file": entry.file,
+        "sha256": file_digest(catalog.path(entry)),
+        "year": entry.year,
+        "publisher": entry.publisher,
+        "licence": entry.licence,
+    }
+
+
 def _manifest(config, catalog, context: LayerContext, parcels, nature) -> dict:
-    layers = []
-    for layer_id in context.used_layers:
-        entry = catalog.layer(layer_id)
-        layers.append({
-            "id": entry.id,
-            "file": entry.file,
-            "sha256": file_digest(catalog.path(entry)),
-            "year": entry.year,
-            "publisher": entry.publisher,
-            "licence": entry.licence,
-        })
+    layers = [_provenance(catalog.layer(layer_id), catalog) for layer_id in context.used_layers]
+    tables = [
+        _provenance(entry, catalog)
+        for entry in catalog.tables
+        if entry.id in context.used_tables
+    ]
     return {
         "area_id": config.id,
         "area_name": config.name.model_dump(),
@@ -130,6 +136,7 @@ def _manifest(config, catalog, context: LayerContext, parcels, nature) -> dict:
         "parcel_area_ha": float(parcels["area_ha"].sum()),
         "nature_site_parts": len(nature),
         "layers": layers,
+        "tables": tables,
         "data_gaps": config.data_gaps,
         "repairs": [asdict(report) for report in context.repairs if report.changed],
     }

@@ -114,6 +114,7 @@ class AreaConfig(BaseModel):
     boundary: Boundary
     layers: dict[str, LayerRef | str]
     parcel_fields: ParcelFields = Field(default_factory=ParcelFields)
+    farm_register: str | None = None
     data_gaps: dict[str, str] = Field(default_factory=dict)
     nature_context_m: float = Field(default=10_000, ge=0, le=50_000)
     water_adjacency_m: float = Field(default=5, ge=0, le=100)
@@ -167,6 +168,8 @@ class AreaConfig(BaseModel):
         for role in roles:
             if role in FIELD_INPUTS:
                 field_set = getattr(self.parcel_fields, FIELD_INPUTS[role]) is not None
+                if role == "farm_ids" and self.farm_register is not None:
+                    field_set = True
                 if "parcels" not in self.layers or not field_set:
                     missing.append(role)
             elif role not in self.layers:
@@ -248,6 +251,12 @@ def _cross_check(
                 f"{entry.unit!r} but role {role!r} needs {expected!r}. Convert the "
                 "layer to that unit, or correct 'unit' in its catalogue entry."
             )
+    table_ids = [table.id for table in catalog.tables]
+    if config.farm_register is not None and config.farm_register not in table_ids:
+        raise UnknownIdError(
+            f"area config {path}: farm_register: table {config.farm_register!r} is "
+            f"not in the catalogue. Known tables: {', '.join(table_ids)}."
+        )
     for index, area_kpi in enumerate(config.kpis):
         if area_kpi.id not in library.ids:
             raise UnknownIdError(
