@@ -146,6 +146,27 @@ def serve(
     raise typer.Exit(subprocess.call(command, env=env))
 
 
+@app.command()
+def export(
+    area: str = typer.Argument(..., help="Area id with an existing build."),
+    fmt: str = typer.Option("gpkg", "--format", "-f", help="gpkg, csv, xlsx, png or pdf."),
+    out: Path = typer.Option(..., "--out", "-o", help="File to write."),
+    kpi: str | None = typer.Option(None, help="KPI shown on the map (png, pdf)."),
+    language: str = typer.Option("nl", "--lang", help="Language of names and labels: nl or en."),
+) -> None:
+    """Export the current build: parcel layer, KPI table, map image or PDF."""
+    from geo_dashboard.exports import export as write_export
+
+    if language not in ("nl", "en"):
+        _fail(ValueError(f"language {language!r} is not supported; use nl or en"))
+    try:
+        output = read_build(ProjectPaths.from_env().builds, area)
+        path = write_export(output, fmt, out, kpi_id=kpi, language=language)  # type: ignore[arg-type]
+    except (GeoDashboardError, ValueError) as err:
+        _fail(err)
+    console.print(f"Wrote {path}")
+
+
 def _print_kpis(table: pd.DataFrame, area: str) -> None:
     view = Table(title=f"KPIs of {area}", show_lines=False)
     for column in ("theme", "KPI", "value", "unit", "baseline", "target", "status"):

@@ -16,11 +16,18 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
-from exactextract import exact_extract
+from exactextract import Feature, FeatureSource, exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
 logger = logging.getLogger(__name__)
+
+_COLLECTIONS = [
+    shapely.GeometryType.MULTIPOINT,
+    shapely.GeometryType.MULTILINESTRING,
+    shapely.GeometryType.MULTIPOLYGON,
+    shapely.GeometryType.GEOMETRYCOLLECTION,
+]
 
 
 def clip_to_boundary(gdf: gpd.GeoDataFrame, boundary: shapely.Geometry) -> gpd.GeoDataFrame:
@@ -71,13 +78,44 @@ def distance_to_nearest(parcels: gpd.GeoDataFrame, features: gpd.GeoDataFrame) -
     """
     if features.empty:
         return pd.Series(np.nan, index=parcels.index)
-    tree = shapely.STRtree(features.geometry.values)
-    (parcel_pos, _), distance = tree.query_nearest(
-        parcels.geometry.values, return_distance=True, all_matches=False
+    geometry = parcels.geometry.values
+
+    # A parcel apart from every feature is as far from the features as from
+    # their nearest edge. GEOS compares every edge pair of two polygons, so
+    # nearest-feature queries against large sites cost parcel edges times site
+    # edges; a tree of single edges prunes all but a few candidates instead.
+    edges = _edges(features.geometry.values)
+    (parcel_pos, _), distance = shapely.STRtree(edges).query_nearest(
+        geometry, return_distance=True, all_matches=False
     )
     result = np.full(len(parcels), np.nan)
     result[parcel_pos] = distance
+
+    touching, _ = shapely.STRtree(features.geometry.values).query(
+        geometry, predicate="intersects"
+    )
+    result[touching] = 0.0
     return pd.Series(result, index=parcels.index)
+
+
+def _edges(geometry: np.ndarray) -> np.ndarray:
+    """Split geometries into two-point lines; polygons by their rings, points as is."""
+    parts = shapely.get_parts(geometry)
+    while np.isin(shapely.get_type_id(parts), _COLLECTIONS).any():
+        parts = shapely.get_parts(parts)
+    areal = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON
+    if areal.any():
+        parts = parts.copy()
+        parts[areal] = shapely.boundary(parts[areal])
+        parts = shapely.get_parts(parts)
+    parts = parts[~shapely.is_empty(parts)]
+
+    points = parts[shapely.get_type_id(parts) == shapely.GeometryType.POINT]
+    lines = parts[shapely.get_type_id(parts) != shapely.GeometryType.POINT]
+    coords, line_index = shapely.get_coordinates(lines, return_index=True)
+    start = np.flatnonzero(line_index[1:] == line_index[:-1])
+    segments = shapely.linestrings(np.stack([coords[start], coords[start + 1]], axis=1))
+    return np.concatenate([segments, points])
 
 
 def area_weighted_attribute(
@@ -175,15 +213,19 @@ def zonal_statistics(
                 name=_threshold_column(threshold),
             )
         )
-    stats = exact_extract(sources, polygons, ["mean"], output="pandas")
+    features = _WkbFeatureSource(polygons.geometry.values, wkt)
+    stats = exact_extract(sources, features, ["mean"], output="pandas")
 
     # exactextract covers only the raster extent; scale the in-extent data
     # fraction by the part of the polygon inside the extent.
     extent = shapely.box(xmin, ymin, xmax, ymax)
-    area = shapely.area(polygons.geometry.values)
+    geometry = polygons.geometry.values
+    area = shapely.area(geometry)
+    area_in_extent = area.copy()
+    cut = ~shapely.covered_by(geometry, extent)
+    area_in_extent[cut] = shapely.area(shapely.intersection(geometry[cut], extent))
     in_extent = np.divide(
-        shapely.area(shapely.intersection(polygons.geometry.values, extent)),
-        area, out=np.zeros(len(polygons)), where=area > 0,
+        area_in_extent, area, out=np.zeros(len(polygons)), where=area > 0
     )
     result = pd.DataFrame(index=gdf.index)
     result["mean"] = stats["value_mean"].to_numpy()
@@ -192,6 +234,44 @@ def zonal_statistics(
         name = _threshold_column(threshold)
         result[name] = stats[f"{name}_mean"].to_numpy()
     return result
+
+
+class _WkbFeature(Feature):
+    """One polygon handed to exactextract as WKB."""
+
+    def __init__(self, wkb: bytes) -> None:
+        super().__init__()
+        self._wkb = wkb
+
+    def geometry(self) -> bytes:
+        return self._wkb
+
+    def fields(self) -> list[str]:
+        return []
+
+
+class _WkbFeatureSource(FeatureSource):
+    """Polygons for exactextract, in input order, as WKB.
+
+    exactextract's GeoDataFrame source converts each feature to a GeoJSON
+    text that is parsed again in C++; encoding all polygons to WKB at once is
+    several times faster (exactextract 0.3).
+    """
+
+    def __init__(self, geometry: np.ndarray, srs_wkt: str) -> None:
+        super().__init__()
+        self._wkb = shapely.to_wkb(geometry)
+        self._srs_wkt = srs_wkt
+
+    def count(self) -> int:
+        return len(self._wkb)
+
+    def __iter__(self):
+        for wkb in self._wkb:
+            yield _WkbFeature(wkb)
+
+    def srs_wkt(self) -> str:
+        return self._srs_wkt
 
 
 def _threshold_column(threshold: float) -> str:

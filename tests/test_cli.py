@@ -59,3 +59,24 @@ def test_kpis_without_build(sandbox: ProjectPaths) -> None:
 def test_areas_lists_pilot(sandbox: ProjectPaths) -> None:
     result = runner.invoke(app, ["areas"], env=_env(sandbox))
     assert "noordoostpolder" in result.stdout.split()
+
+
+def test_export_pdf(sandbox: ProjectPaths, tmp_path) -> None:
+    runner.invoke(app, ["build", "noordoostpolder"], env=_env(sandbox))
+    target = tmp_path / "rapport.pdf"
+    result = runner.invoke(
+        app, ["export", "noordoostpolder", "-f", "pdf", "-o", str(target), "--lang", "en"],
+        env=_env(sandbox),
+    )
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes()[:5] == b"%PDF-"
+
+
+def test_export_unknown_format(sandbox: ProjectPaths, tmp_path) -> None:
+    runner.invoke(app, ["build", "noordoostpolder"], env=_env(sandbox))
+    result = runner.invoke(
+        app, ["export", "noordoostpolder", "-f", "doc", "-o", str(tmp_path / "x.doc")],
+        env=_env(sandbox),
+    )
+    assert result.exit_code == 2
+    assert "export format 'doc' is not supported" in result.output

@@ -1,0 +1,1 @@
+"""Streamlit app of the area dashboard; start it with ``geo-dashboard serve``."""

@@ -1,0 +1,49 @@
+"""Entry point of the Streamlit app: ``streamlit run geo_dashboard/app/main.py``.
+
+Every run configures logging (once per process), shows the language and
+area choice in the sidebar and hands over to the chosen page, which reads
+the area's current build itself.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo_dashboard.app import common
+from geo_dashboard.paths import ProjectPaths
+
+st.set_page_config(page_title="Gebiedsdashboard", layout="wide")
+common.configure_logging()
+st.sidebar.title(common.t("app.title"))
+common.language_select()
+
+
+def _store_area() -> None:
+    st.query_params["area"] = st.session_state["area_select"]
+
+
+paths = ProjectPaths.from_env()
+built = common.areas_with_build(paths)
+area_id = common.requested_area(paths)
+if area_id in built and len(built) > 1:
+    st.session_state["area_select"] = area_id
+    st.sidebar.selectbox(
+        common.t("app.area"), built, key="area_select", on_change=_store_area
+    )
+
+# NOTE: a pages/ folder next to this file puts Streamlit 1.67 in its older
+# pages-folder mode when a server process starts. Until a run of this entry
+# point calls st.navigation, a direct link such as /map runs the page script
+# alone, without the sidebar above.
+navigation = st.navigation(
+    [
+        st.Page(
+            "pages/overview.py",
+            title=common.t("nav.overview"),
+            url_path="overview",
+            default=True,
+        ),
+        st.Page("pages/map.py", title=common.t("nav.map"), url_path="map"),
+    ]
+)
+navigation.run()

@@ -1,0 +1,115 @@
+"""Map page: parcels coloured by a chosen KPI, with nature context.
+
+The folium map always starts fitted to the area. The view that the user
+panned or zoomed to is kept in the session and passed to ``st_folium`` as
+``center`` and ``zoom``, which move the map without rendering it again, so
+panning does not redraw the parcels.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo_dashboard.app import common
+from geo_dashboard.app.common import t
+from geo_dashboard.maps import build_map
+
+for key in ("map_kpi", "map_area", "map_center", "map_zoom", "map_clicked"):
+    st.session_state.setdefault(key, None)
+st.session_state.setdefault("map_version", 0)
+
+context = common.require_build()
+build = context.build
+assert build is not None
+language = context.language
+library = common.kpi_library()
+folder = str(build.folder)
+
+# A view or a clicked parcel of another area means nothing here.
+if st.session_state["map_area"] != build.area_id:
+    st.session_state["map_area"] = build.area_id
+    st.session_state["map_center"] = None
+    st.session_state["map_zoom"] = None
+    st.session_state["map_clicked"] = None
+
+st.title(t("map.title"))
+
+kpi_ids = [kpi_id for kpi_id in build.kpis["kpi_id"] if kpi_id in library.ids]
+if not kpi_ids:
+    st.warning(t("map.no_kpis"))
+    st.stop()
+gap_ids = set(build.kpis.loc[build.kpis["status"] == "gap", "kpi_id"])
+if st.session_state["map_kpi"] not in kpi_ids:
+    usable = [kpi_id for kpi_id in kpi_ids if kpi_id not in gap_ids]
+    st.session_state["map_kpi"] = (usable or kpi_ids)[0]
+
+
+def _kpi_label(kpi_id: str) -> str:
+    name = library.get(kpi_id).name.get(language)
+    return t("map.kpi_gap_label", name=name) if kpi_id in gap_ids else name
+
+
+def _store_kpi() -> None:
+    st.session_state["map_kpi"] = st.session_state["map_kpi_select"]
+    st.session_state["map_clicked"] = None
+
+
+# The choice is kept under its own key, because Streamlit drops the state of a
+# widget in any run that does not draw it (a run of the other page).
+st.selectbox(
+    t("map.select_kpi"),
+    kpi_ids,
+    index=kpi_ids.index(st.session_state["map_kpi"]),
+    format_func=_kpi_label,
+    key="map_kpi_select",
+    on_change=_store_kpi,
+)
+kpi_id = st.session_state["map_kpi"]
+
+if st.button(t("map.reset_view")):
+    st.session_state["map_center"] = None
+    st.session_state["map_zoom"] = None
+    st.session_state["map_version"] += 1
+
+display = common.load_display_layers(str(context.paths.builds), build.area_id, folder)
+nh3_cells = common.load_nh3_cells(
+    str(context.paths.layers),
+    str(context.paths.configs),
+    build.area_id,
+    tuple(float(bound) for bound in build.boundary.total_bounds),
+)
+kpi_map = build_map(
+    build, library.get(kpi_id), language, display=display, nh3_cells=nh3_cells
+)
+if kpi_map.mode == "gap":
+    st.warning(kpi_map.note)
+elif kpi_map.note:
+    st.info(kpi_map.note)
+
+center = st.session_state["map_center"]
+result = st_folium(
+    kpi_map.map,
+    key=f"parcel_map_{st.session_state['map_version']}",
+    height=680,
+    use_container_width=True,
+    returned_objects=["last_object_clicked_popup", "center", "zoom"],
+    center=tuple(center) if center else None,
+    zoom=st.session_state["map_zoom"],
+)
+
+if result:
+    # Before the browser reports a view, st_folium returns folium's initial
+    # zoom (1 for a map that fits bounds) and no centre: keep neither then.
+    returned_center = result.get("center")
+    if returned_center and "lat" in returned_center and result.get("zoom"):
+        center = (returned_center["lat"], returned_center["lng"])
+        st.session_state["map_center"] = center
+        st.session_state["map_zoom"] = int(result["zoom"])
+    if result.get("last_object_clicked_popup"):
+        st.session_state["map_clicked"] = result["last_object_clicked_popup"]
+
+if st.session_state["map_clicked"]:
+    st.subheader(t("map.selected_parcel"))
+    st.text(st.session_state["map_clicked"])
+st.caption(t("map.caption"))

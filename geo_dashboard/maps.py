@@ -1,0 +1,677 @@
+"""Folium maps of a build: a KPI choropleth per parcel with nature context.
+
+The map has the parcels coloured by a KPI, the Natura 2000 sites as
+outlines, the area boundary, the NH3 grid as an optional overlay, a layer
+control and a legend with the unit and the class breaks. Geometries are
+simplified in EPSG:28992 to the display scale, sent in EPSG:4326 with
+coordinates rounded to 6 decimals (about 0.1 m), and each feature carries only
+the properties its popup and tooltip show.
+
+Every text in a popup, tooltip or the legend is escaped with ``html.escape``
+in Python, because Leaflet inserts it as HTML and the texts come from data
+files (crop names, site names) as well as from the message catalogue.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from branca.colormap import linear
+from folium.template import Template
+from rasterio.windows import Window, from_bounds
+
+from geo_dashboard.catalog import load_catalog
+from geo_dashboard.config import load_area_config
+from geo_dashboard.errors import LayerError
+from geo_dashboard.i18n import (
+    format_number,
+    format_value,
+    has_message,
+    translate,
+    translate_unit,
+    translate_value,
+)
+from geo_dashboard.kpis import KpiDefinition, load_kpi_library, row_values
+from geo_dashboard.output import BuildOutput
+from geo_dashboard.overview import split_roles
+from geo_dashboard.paths import ProjectPaths
+
+logger = logging.getLogger(__name__)
+
+DISPLAY_CRS = "EPSG:4326"
+# Simplification tolerance in metres (RD New); below one screen pixel at the
+# zoom levels that show a whole area.
+DISPLAY_TOLERANCE_M = 1.5
+COORDINATE_DECIMALS = 6
+MAX_CLASSES = 5
+# Values with a skewness above this are classed by quantiles, others by
+# equal intervals.
+SKEW_LIMIT = 1.0
+NO_VALUE_COLOR = "#d9d9d9"
+# Paul Tol's "muted" qualitative scheme, distinguishable with colour-blindness.
+CATEGORY_COLORS = tuple(
+    "#CC6677 #332288 #DDCC77 #117733 #88CCEE #882255 #44AA99 #999933 #AA4499".split()
+)
+OTHER_CATEGORY_COLOR = "#DDDDDD"
+NATURA2000_COLOR = "#117733"
+BOUNDARY_COLOR = "#CC3311"
+# Grey BRT Achtergrondkaart of the Kadaster, served by PDOK without an API key.
+BASEMAP_URL = (
+    "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/grijs/EPSG:3857/"
+    "{z}/{x}/{y}.png"
+)
+BASEMAP_ATTRIBUTION = "Kaartgegevens &copy; Kadaster (BRT Achtergrondkaart, CC BY 4.0)"
+NH3_UNIT = "µg/m³"
+
+MapMode = Literal["parcels", "nature", "category", "gap"]
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Classes of a numeric map value and their colours.
+
+    ``breaks`` are the class edges (one more than the colours) for the
+    methods ``quantiles`` and ``equal_interval``, and the values themselves
+    for ``unique``, used when there are no more values than classes.
+    """
+
+    method: Literal["quantiles", "equal_interval", "unique"]
+    breaks: tuple[float, ...]
+    colors: tuple[str, ...]
+
+    def classify(self, values: pd.Series) -> np.ndarray:
+        """Return the class index of each value, -1 where it is missing."""
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        valid = np.isfinite(numbers)
+        if not self.colors:
+            return np.full(len(numbers), -1)
+        if self.method == "unique":
+            index = np.searchsorted(np.asarray(self.breaks), numbers)
+        else:
+            index = np.searchsorted(np.asarray(self.breaks[1:-1]), numbers, "left")
+        index = np.clip(index, 0, len(self.colors) - 1)
+        return np.where(valid, index, -1)
+
+    def labels(self, unit: str, language: str) -> list[str]:
+        """Return the legend label of each class, e.g. ``"3,84 – 4,50 µg/m³"``."""
+        if self.method == "unique":
+            return [format_value(value, unit, language) for value in self.breaks]
+        labels = []
+        for lower, upper in zip(self.breaks[:-1], self.breaks[1:], strict=True):
+            low = format_number(lower, language, _decimals(self.breaks))
+            labels.append(
+                f"{low} – {format_value(upper, unit, language, _decimals(self.breaks))}"
+            )
+        return labels
+
+
+@dataclass
+class KpiMap:
+    """A map built for one KPI, with what it shows and why."""
+
+    map: folium.Map
+    mode: MapMode
+    unit: str
+    classification: Classification | None
+    note: str | None
+
+
+def _decimals(breaks: tuple[float, ...]) -> int:
+    span = max(breaks) - min(breaks) if breaks else 0.0
+    if span >= 100:
+        return 0
+    return 1 if span >= 10 else 2
+
+
+def sequential_colors(count: int) -> tuple[str, ...]:
+    """Return ``count`` colours spread over the viridis colormap."""
+    colormap = linear.viridis.scale(0, 1)
+    if count == 1:
+        return (colormap.rgb_hex_str(0.5),)
+    return tuple(colormap.rgb_hex_str(i / (count - 1)) for i in range(count))
+
+
+def classify_values(
+    values: pd.Series, max_classes: int = MAX_CLASSES
+) -> Classification:
+    """Choose classes for a map value: quantiles for skewed data.
+
+    Parameters
+    ----------
+    values
+        One value per feature; NaN means no value and gets no class.
+    max_classes
+        Largest number of classes.
+
+    Returns
+    -------
+    Classification
+        ``unique`` when there are at most ``max_classes`` distinct values,
+        ``quantiles`` when the skewness exceeds :data:`SKEW_LIMIT`, and
+        ``equal_interval`` otherwise or when quantiles collapse into one class.
+    """
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    valid = numbers[np.isfinite(numbers)]
+    if valid.empty:
+        return Classification("unique", (), ())
+
+    # Rounding first keeps float noise (100 and 100.00000000000001) in one class.
+    distinct = np.unique(np.round(valid.to_numpy(), 9))
+    if len(distinct) <= max_classes:
+        breaks = tuple(float(value) for value in distinct)
+        return Classification("unique", breaks, sequential_colors(len(breaks)))
+
+    skew = float(valid.skew())
+    method: Literal["quantiles", "equal_interval"] = "equal_interval"
+    edges = np.linspace(valid.min(), valid.max(), max_classes + 1)
+    if abs(skew) > SKEW_LIMIT:
+        quantiles = np.unique(np.quantile(valid, np.linspace(0, 1, max_classes + 1)))
+        if len(quantiles) >= 3:
+            method, edges = "quantiles", quantiles
+    breaks = tuple(float(edge) for edge in edges)
+    logger.debug("classified %d values by %s (skewness %.2f)", len(valid), method, skew)
+    return Classification(method, breaks, sequential_colors(len(breaks) - 1))
+
+
+def to_display(
+    frame: gpd.GeoDataFrame, tolerance_m: float = DISPLAY_TOLERANCE_M
+) -> gpd.GeoDataFrame:
+    """Simplify a table in EPSG:28992 and return it in EPSG:4326, rounded.
+
+    Parameters
+    ----------
+    frame
+        Table with polygon geometries in a projected CRS in metres.
+    tolerance_m
+        Simplification tolerance in metres.
+
+    Returns
+    -------
+    GeoDataFrame
+        The same rows and index (empty geometries dropped), in EPSG:4326 with
+        coordinates rounded to :data:`COORDINATE_DECIMALS` decimals.
+    """
+    geometry = frame.geometry.to_crs(28992).simplify(
+        tolerance_m, preserve_topology=True
+    )
+    geometry = geometry.to_crs(DISPLAY_CRS)
+    rounded = shapely.transform(
+        geometry.to_numpy(), lambda xy: np.round(xy, COORDINATE_DECIMALS)
+    )
+    result = gpd.GeoDataFrame(
+        frame.drop(columns=frame.geometry.name),
+        geometry=gpd.GeoSeries(rounded, index=frame.index, crs=DISPLAY_CRS),
+    )
+    empty = result.geometry.is_empty | result.geometry.isna()
+    if empty.any():
+        logger.warning(
+            "dropped %d geometries that were empty after simplifying", int(empty.sum())
+        )
+    return result[~empty]
+
+
+def layer_path(paths: ProjectPaths, area_id: str, role: str) -> Path | None:
+    """Return the file of the layer that plays ``role`` in the area, if any."""
+    catalog = load_catalog(paths.layers)
+    config = load_area_config(paths.configs, area_id, catalog, load_kpi_library())
+    ref = config.layer_ref(role)
+    return None if ref is None else catalog.path(catalog.layer(ref.layer))
+
+
+def read_grid_cells(
+    path: Path, bounds: tuple[float, float, float, float], margin_m: float = 1000.0
+) -> gpd.GeoDataFrame:
+    """Read the cells of a single-band raster around ``bounds`` as polygons.
+
+    Parameters
+    ----------
+    path
+        Raster in a projected CRS, north up, e.g. the NH3 grid in EPSG:28992.
+    bounds
+        (minx, miny, maxx, maxy) in the raster's CRS.
+    margin_m
+        Extra distance around ``bounds`` to include, in CRS units.
+
+    Returns
+    -------
+    GeoDataFrame
+        One square per cell with data, column ``value``; nodata cells are left out.
+
+    Raises
+    ------
+    LayerError
+        If the raster is rotated.
+    """
+    minx, miny, maxx, maxy = bounds
+    area = (minx - margin_m, miny - margin_m, maxx + margin_m, maxy + margin_m)
+    with rasterio.open(path) as source:
+        transform = source.transform
+        if transform.b != 0 or transform.d != 0:
+            raise LayerError(
+                f"raster {path} is rotated; only north-up grids can be drawn"
+            )
+        window = from_bounds(*area, transform).round_offsets().round_lengths()
+        full = Window(0, 0, source.width, source.height)
+        try:
+            window = window.intersection(full)
+        except rasterio.errors.WindowError:
+            return gpd.GeoDataFrame({"value": []}, geometry=[], crs=source.crs)
+        data = source.read(1, window=window, masked=True)
+        window_transform = source.window_transform(window)
+        crs = source.crs
+
+    rows, cols = np.nonzero(~np.ma.getmaskarray(data))
+    x0 = window_transform.c + cols * window_transform.a
+    y0 = window_transform.f + rows * window_transform.e
+    x1 = x0 + window_transform.a
+    y1 = y0 + window_transform.e
+    cells = shapely.box(
+        np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)
+    )
+    values = np.asarray(data[rows, cols], dtype="float64")
+    return gpd.GeoDataFrame({"value": values}, geometry=cells, crs=crs)
+
+
+class Legend(folium.MacroElement):
+    """A Leaflet control that shows prepared, escaped legend HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: "bottomright"});
+        {{ this.get_name() }}.onAdd = function (map) {
+            var div = L.DomUtil.create("div", "geo-dashboard-legend");
+            div.innerHTML = {{ this.html | tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legend_html: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = legend_html
+
+
+def _swatch(color: str, label: str, line: str | None = None) -> str:
+    """Return one legend row: a filled box, or a line of style ``line``."""
+    if line is None:
+        symbol = f"background:{color};height:12px;border:1px solid #555"
+    else:
+        symbol = f"border-top:3px {line} {color};height:0;margin-top:7px"
+    return (
+        '<div style="display:flex;gap:6px;align-items:flex-start">'
+        f'<span style="flex:0 0 18px;{symbol}"></span>'
+        f"<span>{html.escape(label)}</span></div>"
+    )
+
+
+def legend_html(
+    title: str,
+    rows: list[tuple[str, str]],
+    note: str | None,
+    language: str,
+    nh3_rows: list[tuple[str, str]] | None = None,
+) -> str:
+    """Build the legend's HTML; every text in it is escaped."""
+    parts = [
+        '<div style="background:#fff;padding:6px 8px;border-radius:4px;'
+        'box-shadow:0 0 4px rgba(0,0,0,.4);font:12px/1.4 sans-serif;max-width:260px">',
+        f"<b>{html.escape(title)}</b>",
+    ]
+    if note:
+        parts.append(f'<div style="color:#555">{html.escape(note)}</div>')
+    parts += [_swatch(color, label) for color, label in rows]
+    if nh3_rows:
+        parts.append(f"<b>{html.escape(translate('map.layer.nh3', language))}</b>")
+        parts += [_swatch(color, label) for color, label in nh3_rows]
+    natura2000 = translate("map.layer.natura2000", language)
+    parts.append(_swatch(NATURA2000_COLOR, natura2000, line="dashed"))
+    boundary = translate("map.layer.boundary", language)
+    parts.append(_swatch(BOUNDARY_COLOR, boundary, line="solid"))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _escaped(values: pd.Series) -> pd.Series:
+    text = values.astype("object").where(values.notna(), "").astype(str)
+    return text.map(html.escape)
+
+
+def _features(
+    frame: gpd.GeoDataFrame, properties: dict[str, pd.Series]
+) -> dict[str, Any]:
+    """Return ``frame`` as GeoJSON; feature ids are row positions ("0", "1", ...)."""
+    columns = {name: values.reindex(frame.index) for name, values in properties.items()}
+    table = gpd.GeoDataFrame(columns, geometry=frame.geometry).reset_index(drop=True)
+    return table.to_geo_dict(drop_id=False)
+
+
+def _class_colors(classification: Classification, values: pd.Series) -> np.ndarray:
+    palette = np.asarray((*classification.colors, NO_VALUE_COLOR))
+    return palette[classification.classify(values)]
+
+
+def _styler(fills: list[str], **style: object) -> Callable[[dict], dict]:
+    """Return a folium style function: ``style`` plus the fill of each feature.
+
+    The features are those of :func:`_features`, whose ids are row positions.
+    """
+    return lambda feature: {**style, "fillColor": fills[int(feature["id"])]}
+
+
+def _with_unit(label: str, unit: str, language: str) -> str:
+    if not unit or unit == "index":
+        return label
+    return f"{label} ({translate_unit(unit, language)})"
+
+
+def _kpi_values(
+    output: BuildOutput, kpi: KpiDefinition, language: str
+) -> tuple[MapMode, pd.Series | None, str | None]:
+    """Return the map mode, the value per feature and a note for the KPI."""
+    name = kpi.name.get(language)
+    rows = output.kpis[output.kpis["kpi_id"] == kpi.id]
+    if not rows.empty and rows.iloc[0]["status"] == "gap":
+        roles = split_roles(rows.iloc[0]["missing_layers"])
+        labels = [translate_value("role", role, language) for role in roles]
+        note = translate("map.note.gap", language, name=name, roles=", ".join(labels))
+        return "gap", None, note
+
+    table = output.nature if kpi.table == "nature" else output.parcels
+    values = row_values(kpi, table)
+    if values is None:
+        return "category", None, translate("map.note.category", language, name=name)
+    if kpi.table == "nature":
+        return "nature", values, translate("map.note.nature", language, name=name)
+    return "parcels", values, None
+
+
+def _category_colors(
+    parcels: gpd.GeoDataFrame, column: str, language: str
+) -> tuple[pd.Series, list[tuple[str, str]]]:
+    """Colour parcels by category; the categories largest by area get a colour."""
+    if column not in parcels:
+        return pd.Series(NO_VALUE_COLOR, index=parcels.index), []
+    area = parcels.groupby(column, dropna=True)["area_ha"].sum()
+    groups = [g for g in area.sort_values(ascending=False).index if g != "unknown"]
+    if len(groups) > len(CATEGORY_COLORS):
+        groups = groups[: len(CATEGORY_COLORS) - 1]
+    palette = dict(zip(groups, CATEGORY_COLORS, strict=False))
+    colors = parcels[column].map(palette).fillna(OTHER_CATEGORY_COLOR)
+    rows = [(palette[g], translate_value(column, g, language)) for g in groups]
+    if len(groups) < len(area):
+        other = translate("map.legend.other_groups", language)
+        rows.append((OTHER_CATEGORY_COLOR, other))
+    return colors, rows
+
+
+def _parcel_properties(
+    source: pd.DataFrame, language: str
+) -> tuple[dict[str, pd.Series], list[str]]:
+    """Return the escaped popup texts of the parcels and their labels."""
+    fields = (
+        ("id", "parcel_id", "map.popup.parcel", str),
+        ("crop", "crop_name", "map.popup.crop", str),
+        ("use", "land_use", "map.popup.land_use", "land_use"),
+        ("area", "area_ha", "map.popup.area", "ha"),
+    )
+    properties: dict[str, pd.Series] = {}
+    aliases: list[str] = []
+    for key, column, label_key, kind in fields:
+        if column not in source:
+            continue
+        values = source[column]
+        label = translate(label_key, language)
+        if kind == "land_use":
+            values = values.map(lambda v: translate_value("land_use", v, language))
+        elif kind == "ha":
+            # The unit is in the label, so each parcel sends only its number.
+            values = values.map(lambda v: format_number(v, language))
+            label = _with_unit(label, "ha", language)
+        properties[key] = _escaped(values)
+        aliases.append(label)
+    return properties, aliases
+
+
+def _parcel_layer(
+    output: BuildOutput,
+    parcels: gpd.GeoDataFrame,
+    colors: pd.Series,
+    kpi: KpiDefinition,
+    mode: MapMode,
+    values: pd.Series | None,
+    language: str,
+) -> folium.GeoJson:
+    source = output.parcels.reindex(parcels.index)
+    properties, aliases = _parcel_properties(source, language)
+    if mode == "parcels" and values is not None:
+        parcel_values = values.reindex(parcels.index)
+        numbers = parcel_values.map(lambda v: format_number(v, language))
+        properties["value"] = _escaped(numbers)
+        key = f"map.column.{kpi.map_column}"
+        label = translate(key, language) if has_message(key) else kpi.name.get(language)
+        aliases.append(_with_unit(label, kpi.map_unit or kpi.unit, language))
+    elif mode == "category" and "crop_group" in source:
+        groups = source["crop_group"]
+        groups = groups.map(lambda v: translate_value("crop_group", v, language))
+        properties["value"] = _escaped(groups)
+        aliases.append(translate("map.popup.crop_group", language))
+
+    fill = list(colors.reindex(parcels.index).fillna(NO_VALUE_COLOR))
+    opacity = 0.75 if mode in ("parcels", "category") else 0.3
+    layer = folium.GeoJson(
+        _features(parcels, properties),
+        name=translate("map.layer.parcels", language, name=kpi.name.get(language)),
+        style_function=_styler(fill, color="#444444", weight=0.4, fillOpacity=opacity),
+        highlight_function=lambda feature: {"weight": 2, "color": "#000000"},
+    )
+    if properties:
+        tooltip_field = "crop" if "crop" in properties else next(iter(properties))
+        folium.GeoJsonTooltip(fields=[tooltip_field], labels=False).add_to(layer)
+        folium.GeoJsonPopup(
+            fields=list(properties),
+            aliases=[html.escape(alias) for alias in aliases],
+            max_width=320,
+        ).add_to(layer)
+    return layer
+
+
+def _nature_layer(
+    nature: gpd.GeoDataFrame,
+    values: pd.Series | None,
+    classification: Classification | None,
+    unit: str,
+    language: str,
+) -> folium.GeoJson:
+    names = nature["site"] if "site" in nature else pd.Series("", index=nature.index)
+    properties = {"site": _escaped(names)}
+    fill = ["none"] * len(nature)
+    if values is not None and classification is not None:
+        site_values = values.reindex(nature.index)
+        fill = list(_class_colors(classification, site_values))
+        texts = site_values.map(lambda v: format_value(v, unit, language))
+        properties["value"] = _escaped(texts)
+    opacity = 0.0 if values is None else 0.6
+    return folium.GeoJson(
+        _features(nature, properties),
+        name=translate("map.layer.natura2000", language),
+        style_function=_styler(
+            fill, color=NATURA2000_COLOR, weight=2, dashArray="6 4", fillOpacity=opacity
+        ),
+        tooltip=folium.GeoJsonTooltip(fields=list(properties), labels=False),
+    )
+
+
+def _nh3_layer(
+    cells: gpd.GeoDataFrame, language: str
+) -> tuple[folium.GeoJson, list[tuple[str, str]]]:
+    cells_4326 = to_display(cells, tolerance_m=0.0)
+    classification = classify_values(cells_4326["value"])
+    fill = list(_class_colors(classification, cells_4326["value"]))
+    labels = cells_4326["value"].map(lambda v: format_value(v, NH3_UNIT, language))
+    layer = folium.GeoJson(
+        _features(cells_4326, {"nh3": _escaped(labels)}),
+        name=translate("map.layer.nh3", language),
+        show=False,
+        style_function=_styler(fill, color="#ffffff", weight=0.3, fillOpacity=0.45),
+        tooltip=folium.GeoJsonTooltip(fields=["nh3"], labels=False),
+    )
+    classes = classification.labels(NH3_UNIT, language)
+    return layer, list(zip(classification.colors, classes, strict=True))
+
+
+def display_layers(output: BuildOutput) -> dict[str, gpd.GeoDataFrame]:
+    """Return the parcel, nature and boundary geometries ready to draw.
+
+    The tables keep only the geometry (and the site name of Natura 2000
+    sites), in EPSG:4326, simplified and rounded by :func:`to_display`.
+    """
+    nature_columns = [column for column in ("site",) if column in output.nature]
+    return {
+        "parcels": to_display(output.parcels[[output.parcels.geometry.name]]),
+        "nature": to_display(
+            output.nature[[*nature_columns, output.nature.geometry.name]]
+        ),
+        "boundary": to_display(output.boundary[[output.boundary.geometry.name]]),
+    }
+
+
+def build_map(
+    output: BuildOutput,
+    kpi: KpiDefinition,
+    language: str = "nl",
+    *,
+    display: dict[str, gpd.GeoDataFrame] | None = None,
+    nh3_cells: gpd.GeoDataFrame | None = None,
+    center: tuple[float, float] | None = None,
+    zoom: int | None = None,
+    basemap: bool = True,
+) -> KpiMap:
+    """Build the folium map of one KPI for a build.
+
+    Parameters
+    ----------
+    output
+        The build: parcel, nature and boundary tables in EPSG:28992 and the
+        KPI table, whose ``status`` marks the KPIs that are data gaps.
+    kpi
+        The KPI that colours the parcels, or the Natura 2000 sites for a KPI
+        computed on the nature table.
+    language
+        ``"nl"`` or ``"en"`` for all texts.
+    display
+        Output of :func:`display_layers` for this build, to reuse between maps.
+    nh3_cells
+        NH3 grid cells from :func:`read_grid_cells` (``value`` in µg/m³),
+        drawn as an overlay that starts switched off. None leaves it out.
+    center, zoom
+        Stored view as (lat, lon) and zoom level. Unless both are given, the
+        map fits the area boundary.
+    basemap
+        Whether to show the grey BRT base map of the Kadaster (PDOK tiles).
+
+    Returns
+    -------
+    KpiMap
+        The map; its mode (``parcels``, ``nature``, ``category`` for a KPI
+        without per-parcel values, ``gap`` for a KPI without data); the unit
+        and classes of the colours; and a note to show beside the map.
+    """
+    display = display or display_layers(output)
+    name = kpi.name.get(language)
+    mode, values, note = _kpi_values(output, kpi, language)
+    unit = translate_unit(kpi.map_unit or kpi.unit, language)
+    classification = None if values is None else classify_values(values)
+
+    # Parcel colours and the legend rows that explain them.
+    legend_rows: list[tuple[str, str]] = []
+    parcel_colors = pd.Series(NO_VALUE_COLOR, index=output.parcels.index)
+    if mode == "category":
+        parcel_colors, legend_rows = _category_colors(
+            output.parcels, "crop_group", language
+        )
+    elif values is not None and classification is not None:
+        labels = classification.labels(kpi.map_unit or kpi.unit, language)
+        legend_rows = list(zip(classification.colors, labels, strict=True))
+        if values.isna().any():
+            no_value = translate("map.legend.no_value", language)
+            legend_rows.append((NO_VALUE_COLOR, no_value))
+        if mode == "parcels":
+            colors = _class_colors(classification, values)
+            parcel_colors = pd.Series(colors, index=values.index)
+
+    view = center is not None and zoom is not None
+    folium_map = folium.Map(
+        location=list(center) if view else None,
+        zoom_start=zoom if view else 13,
+        tiles=None,
+        control_scale=True,
+    )
+    # Leaflet is all these maps use: leave out folium's jQuery, Bootstrap and
+    # icon fonts, which the browser would otherwise load for every map.
+    folium_map.default_js = [js for js in folium.Map.default_js if js[0] == "leaflet"]
+    folium_map.default_css = [
+        css for css in folium.Map.default_css if css[0] == "leaflet_css"
+    ]
+    if basemap:
+        folium.TileLayer(
+            BASEMAP_URL,
+            attr=BASEMAP_ATTRIBUTION,
+            name=translate("map.layer.basemap", language),
+            max_zoom=19,
+        ).add_to(folium_map)
+
+    # Layers from bottom to top: parcels, Natura 2000, boundary, NH3 grid.
+    if not display["parcels"].empty:
+        layer = _parcel_layer(
+            output, display["parcels"], parcel_colors, kpi, mode, values, language
+        )
+        layer.add_to(folium_map)
+    if not display["nature"].empty:
+        nature_values = values if mode == "nature" else None
+        layer = _nature_layer(
+            display["nature"], nature_values, classification, kpi.unit, language
+        )
+        layer.add_to(folium_map)
+    folium.GeoJson(
+        _features(display["boundary"], {}),
+        name=translate("map.layer.boundary", language),
+        style_function=lambda feature: {
+            "color": BOUNDARY_COLOR,
+            "weight": 3,
+            "fill": False,
+        },
+    ).add_to(folium_map)
+    nh3_rows = None
+    if nh3_cells is not None and not nh3_cells.empty:
+        layer, nh3_rows = _nh3_layer(nh3_cells, language)
+        layer.add_to(folium_map)
+
+    folium.LayerControl(collapsed=True).add_to(folium_map)
+    title = f"{name} ({unit})" if values is not None and unit else name
+    Legend(legend_html(title, legend_rows, note, language, nh3_rows)).add_to(folium_map)
+
+    if not view:
+        minx, miny, maxx, maxy = display["boundary"].total_bounds
+        folium_map.fit_bounds([[miny, minx], [maxy, maxx]])
+    return KpiMap(folium_map, mode, unit, classification, note)
+
+
+def map_payload_bytes(kpi_map: KpiMap) -> int:
+    """Return the size in bytes of the map rendered as a standalone HTML page."""
+    return len(kpi_map.map.get_root().render().encode("utf-8"))
