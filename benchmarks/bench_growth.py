@@ -1,7 +1,7 @@
 """Build time and peak memory as the pilot is tiled to 4, 16 and 64 times its size.
 
 Each size is a grid of translated copies of the real pilot parcels, with the
-pilot's outline and NH3 grid cells copied along, so every copy sees the
+pilot's outline and NH3 grid cells copied along, so every copy gets the
 same NH3 values as the pilot. Offsets are whole multiples of the 1 km grid
 cell and larger than the pilot's extent, so copies never overlap. The real
 Natura 2000 layer is not copied: the far copies lie up to about 60 km from

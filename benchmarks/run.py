@@ -7,7 +7,7 @@ repeated, and returns a markdown section. ``benchmarks/bench_scenarios.py``,
 when present, runs as a child process: it prints its own markdown section to
 standard output, which is copied into the report as it is.
 
-``--quick`` lowers the repeats for a trial run; the report then says so.
+``--quick`` lowers the repeats for a trial run; the report then states it.
 The whole run takes about 6 minutes on the 2-core machine described in the
 report, and the quick run about half that.
 """
@@ -36,7 +36,7 @@ from geo_dashboard.output import current_build_folder  # noqa: E402
 from geo_dashboard.paths import ProjectPaths  # noqa: E402
 
 SCENARIOS = Path(__file__).resolve().parent / "bench_scenarios.py"
-# Longest time the scenario benchmark may run before it is stopped.
+# Maximum run time of the scenario benchmark in seconds; it is stopped after.
 SCENARIOS_TIMEOUT_S = 600
 
 
