@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -504,6 +505,10 @@ def test_app_page_second_cycle(
     from streamlit.testing.v1 import AppTest
 
     from geo_dashboard.store import open_store, record_build
+
+    # AppTest registers the page as __main__ and leaves it there, so that later
+    # spawned processes (multiprocessing, dask) would run the page again.
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
 
     url = f"sqlite:///{tmp_path / 'dashboard.sqlite'}"
     record_build(pilot_paths, pilot_build, url=url)

@@ -11,6 +11,7 @@ import shapely
 from geo_dashboard.catalog import load_catalog
 from geo_dashboard.config import load_area_config
 from geo_dashboard.kpis import load_kpi_library
+from geo_dashboard.measures import tables
 from geo_dashboard.measures.diffmap import difference_map
 from geo_dashboard.measures.engine import NO_MEASURE, ScenarioEngine, ScenarioError
 from geo_dashboard.measures.loader import load_measure_library
@@ -362,3 +363,23 @@ def test_selection_map_has_drawing_tools(engine, pilot_build):
     assert "L.Control.Draw" in html
     first = engine.parcel_ids[np.flatnonzero(assignment == "anlb_meadow_bird")[0]]
     assert f"{first}: ANLb meadow-bird management (rest period)" in html
+
+
+def test_tables_use_names_and_ranges(engine):
+    ids = _ids(engine, engine.applicable("arable_to_grassland"), 2)
+    scenario = Scenario(
+        name="tables",
+        area_id=AREA,
+        steps=[ParcelStep(measure="arable_to_grassland", parcel_ids=ids)],
+    )
+    result = engine.evaluate(scenario.assignment(engine))
+    costs = tables.cost_table(engine, "en", result.costs)
+    assert costs["Measure"].tolist() == ["Convert arable land to permanent grassland"]
+    low, mid, high = (
+        result.costs[f"annual_{v}"].iloc[0] for v in ("low", "mid", "high")
+    )
+    expected = f"{mid:,.0f} ({low:,.0f} – {high:,.0f})"
+    assert costs["Per year, € (range)"].iloc[0] == expected
+    kpis = tables.kpi_table(engine, "nl", result.kpis)
+    assert "Aandeel blijvend grasland" in kpis["KPI"].tolist()
+    assert "Stikstofdepositie op landbouwgrond" not in kpis["KPI"].tolist()

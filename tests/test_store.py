@@ -15,7 +15,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import types
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -364,6 +366,18 @@ def test_failed_cycle_start_leaves_store_unchanged(
     assert kinds == ["start"]
 
 
+@pytest.fixture()
+def spawn_context(monkeypatch: pytest.MonkeyPatch):
+    """A multiprocessing context whose children do not rerun a page script.
+
+    Streamlit's AppTest leaves the last page it ran registered as
+    ``__main__``, and a spawned child runs its parent's ``__main__`` file
+    again. A bare ``__main__`` module while the children start avoids that.
+    """
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    return multiprocessing.get_context("spawn")
+
+
 def _hold_write_open(url: str, ready) -> None:
     # Child process: start a write, add a row, signal, and wait to be killed.
     with open_store(url) as opened, opened.write() as session:
@@ -384,10 +398,13 @@ def _hold_write_open(url: str, ready) -> None:
 
 
 def test_killed_writer_leaves_store_unchanged(
-    pilot_paths: ProjectPaths, pilot_build: BuildOutput, sqlite_url: str
+    pilot_paths: ProjectPaths,
+    pilot_build: BuildOutput,
+    sqlite_url: str,
+    spawn_context,
 ) -> None:
     record_build(pilot_paths, pilot_build, url=sqlite_url)
-    context = multiprocessing.get_context("spawn")
+    context = spawn_context
     ready = context.Event()
     child = context.Process(target=_hold_write_open, args=(sqlite_url, ready))
     child.start()
@@ -432,8 +449,10 @@ def _write_many(url: str, worker: int, barrier) -> None:
             )
 
 
-def test_concurrent_writers_lose_no_record(db_url: str, pilot_store: Store) -> None:
-    context = multiprocessing.get_context("spawn")
+def test_concurrent_writers_lose_no_record(
+    db_url: str, pilot_store: Store, spawn_context
+) -> None:
+    context = spawn_context
     barrier = context.Barrier(WORKERS)
     workers = [
         context.Process(target=_write_many, args=(db_url, worker, barrier))

@@ -1,7 +1,7 @@
-"""Scenario results as tables for people: names, localised headers and ranges.
+"""Scenario results as tables for people: names, translated headers and ranges.
 
-The engine's frames use ids and one column per variant; these functions turn
-them into what the scenario page shows, in Dutch or English.
+The engine's frames use ids and one column per variant. These functions turn
+them into the tables that the scenario page shows, in Dutch or English.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import pandas as pd
 
 from geo_dashboard.i18n import format_number
 from geo_dashboard.measures.engine import ScenarioEngine
-from geo_dashboard.measures.texts import scenario_text as _text
+from geo_dashboard.measures.optimiser import Plan
+from geo_dashboard.measures.results import NO_MEASURE
+from geo_dashboard.measures.texts import scenario_text
 
 
-def scenario_text(language: str, key: str) -> str:
-    return _text(key, language)
+def _header(name: str, language: str) -> str:
+    return scenario_text(f"scenarios.col.{name}", language)
 
 
 def kpi_label(engine: ScenarioEngine, kpi_id: str, language: str) -> str:
@@ -25,21 +27,17 @@ def kpi_label(engine: ScenarioEngine, kpi_id: str, language: str) -> str:
 def measure_label(engine: ScenarioEngine, measure_id: str | None, language: str) -> str:
     """Return the name of a measure in ``language``, or the text for no measure."""
     if measure_id is None:
-        return _text("scenarios.no_measure_option", language)
+        return scenario_text("scenarios.no_measure_option", language)
     return engine.library.get(measure_id).name.get(language)
 
 
 def ranged(
     frame: pd.DataFrame, prefix: str, language: str, decimals: int = 0
 ) -> list[str]:
-    """Return "mid (low – high)" texts for columns ``<prefix>_low/mid/high``."""
+    """Return "mid (low – high)" texts for the columns ``<prefix>_low/mid/high``."""
     texts = []
-    for low, mid, high in zip(
-        frame[f"{prefix}_low"],
-        frame[f"{prefix}_mid"],
-        frame[f"{prefix}_high"],
-        strict=True,
-    ):
+    columns = (frame[f"{prefix}_low"], frame[f"{prefix}_mid"], frame[f"{prefix}_high"])
+    for low, mid, high in zip(*columns, strict=True):
         lowest, highest = sorted((low, high))
         texts.append(
             f"{format_number(mid, language, decimals)} "
@@ -49,24 +47,45 @@ def ranged(
     return texts
 
 
+def kpi_table(
+    engine: ScenarioEngine, language: str, kpis: pd.DataFrame
+) -> pd.DataFrame:
+    """Return the KPI changes without data gaps: value now and per variant."""
+    shown = kpis[kpis["status"] != "gap"]
+    table = pd.DataFrame(
+        {
+            _header("kpi", language): [
+                kpi_label(engine, k, language) for k in shown["kpi_id"]
+            ]
+        }
+    )
+    for column, name in (
+        ("unit", "unit"),
+        ("current", "current"),
+        ("low", "low"),
+        ("mid", "mid"),
+        ("high", "high"),
+        ("change_mid", "change"),
+        ("target_value", "target"),
+        ("reaches_target_mid", "reached"),
+    ):
+        values = shown[column].to_numpy()
+        table[_header(name, language)] = values
+    return table.round(4)
+
+
 def cost_table(
     engine: ScenarioEngine, language: str, costs: pd.DataFrame
 ) -> pd.DataFrame:
+    """Return parcels, treated area and cost ranges per measure."""
+    names = [measure_label(engine, m, language) for m in costs["measure_id"]]
     return pd.DataFrame(
         {
-            scenario_text(language, "scenarios.col.measure"): costs["measure_id"].map(
-                lambda item: measure_label(engine, item, language)
-            ),
-            scenario_text(language, "scenarios.col.parcels"): costs["parcels"],
-            scenario_text(language, "scenarios.col.treated_ha"): costs[
-                "treated_ha"
-            ].round(1),
-            scenario_text(language, "scenarios.col.annual_eur"): ranged(
-                costs, "annual", language
-            ),
-            scenario_text(language, "scenarios.col.one_off_eur"): ranged(
-                costs, "one_off", language
-            ),
+            _header("measure", language): names,
+            _header("parcels", language): costs["parcels"].to_numpy(),
+            _header("treated_ha", language): costs["treated_ha"].round(1).to_numpy(),
+            _header("annual_eur", language): ranged(costs, "annual", language),
+            _header("one_off_eur", language): ranged(costs, "one_off", language),
         }
     )
 
@@ -74,18 +93,16 @@ def cost_table(
 def gain_table(
     engine: ScenarioEngine, language: str, per_gain: pd.DataFrame
 ) -> pd.DataFrame:
+    """Return the annualised cost per unit of KPI improvement."""
+    names = [kpi_label(engine, k, language) for k in per_gain["kpi_id"]]
     return pd.DataFrame(
         {
-            scenario_text(language, "scenarios.col.kpi"): per_gain["kpi_id"].map(
-                lambda item: kpi_label(engine, item, language)
-            ),
-            scenario_text(language, "scenarios.col.unit"): per_gain["unit"],
-            scenario_text(language, "scenarios.col.gain"): per_gain["gain_mid"].round(
-                4
-            ),
-            scenario_text(language, "scenarios.col.eur_per_unit"): per_gain[
-                "eur_per_unit"
-            ].round(0),
+            _header("kpi", language): names,
+            _header("unit", language): per_gain["unit"].to_numpy(),
+            _header("gain", language): per_gain["gain_mid"].round(4).to_numpy(),
+            _header("eur_per_unit", language): per_gain["eur_per_unit"]
+            .round(0)
+            .to_numpy(),
         }
     )
 
@@ -93,20 +110,19 @@ def gain_table(
 def farm_table(
     engine: ScenarioEngine, language: str, farms: pd.DataFrame
 ) -> pd.DataFrame:
+    """Return income, workload and yield ranges per farm."""
     return pd.DataFrame(
         {
-            scenario_text(language, "scenarios.col.farm"): farms["farm_id"],
-            scenario_text(language, "scenarios.col.parcels"): farms["parcels"],
-            scenario_text(language, "scenarios.col.treated_ha"): farms[
-                "treated_ha"
-            ].round(1),
-            scenario_text(language, "scenarios.col.income_eur_yr"): ranged(
+            _header("farm", language): farms["farm_id"].to_numpy(),
+            _header("parcels", language): farms["parcels"].to_numpy(),
+            _header("treated_ha", language): farms["treated_ha"].round(1).to_numpy(),
+            _header("income_eur_yr", language): ranged(
                 farms, "income_eur_yr", language
             ),
-            scenario_text(language, "scenarios.col.workload_h_yr"): ranged(
+            _header("workload_h_yr", language): ranged(
                 farms, "workload_h_yr", language
             ),
-            scenario_text(language, "scenarios.col.yield_change_pct"): ranged(
+            _header("yield_change_pct", language): ranged(
                 farms, "yield_change_pct", language
             ),
         }
@@ -114,47 +130,42 @@ def farm_table(
 
 
 def target_table(
-    engine: ScenarioEngine, language: str, frame: pd.DataFrame
+    engine: ScenarioEngine, language: str, reports: pd.DataFrame
 ) -> pd.DataFrame:
+    """Return per target what a plan reaches, the shortfall and the best alone."""
+    names = [kpi_label(engine, k, language) for k in reports["kpi_id"]]
     return pd.DataFrame(
         {
-            scenario_text(language, "scenarios.col.kpi"): frame["kpi_id"].map(
-                lambda item: kpi_label(engine, item, language)
-            ),
-            scenario_text(language, "scenarios.col.target"): frame["target"],
-            scenario_text(language, "scenarios.col.current"): frame["current"].round(4),
-            scenario_text(language, "scenarios.col.reached"): frame["reached"].round(4),
-            scenario_text(language, "scenarios.col.met"): frame["met"],
-            scenario_text(language, "scenarios.col.shortfall"): frame[
-                "shortfall"
-            ].round(4),
-            scenario_text(language, "scenarios.col.best_alone"): pd.to_numeric(
-                frame["best_alone"]
-            ).round(4),
+            _header("kpi", language): names,
+            _header("target", language): reports["target"].to_numpy(),
+            _header("current", language): reports["current"].round(4).to_numpy(),
+            _header("reached", language): reports["reached"].round(4).to_numpy(),
+            _header("met", language): reports["met"].to_numpy(),
+            _header("shortfall", language): reports["shortfall"].round(4).to_numpy(),
+            _header("best_alone", language): pd.to_numeric(reports["best_alone"])
+            .round(4)
+            .to_numpy(),
         }
     )
 
 
-def kpi_table(
-    engine: ScenarioEngine, language: str, result_kpis: pd.DataFrame
-) -> pd.DataFrame:
-    shown = result_kpis[result_kpis["status"] != "gap"].copy()
-    shown.insert(
-        0,
-        scenario_text(language, "scenarios.col.kpi"),
-        shown["kpi_id"].map(lambda item: kpi_label(engine, item, language)),
-    )
-    columns = {
-        "unit": scenario_text(language, "scenarios.col.unit"),
-        "current": scenario_text(language, "scenarios.col.current"),
-        "low": scenario_text(language, "scenarios.col.low"),
-        "mid": scenario_text(language, "scenarios.col.mid"),
-        "high": scenario_text(language, "scenarios.col.high"),
-        "change_mid": scenario_text(language, "scenarios.col.change"),
-        "target_value": scenario_text(language, "scenarios.col.target"),
-        "reaches_target_mid": scenario_text(language, "scenarios.col.reached"),
-    }
-    table = shown[[scenario_text(language, "scenarios.col.kpi"), *columns]].rename(
-        columns=columns
-    )
-    return table.round(4)
+def plan_table(language: str, plans: list[Plan]) -> pd.DataFrame:
+    """Return method, outcome, cost, parcels and run time of each plan."""
+    rows = []
+    for plan in plans:
+        rows.append(
+            {
+                _header("method", language): scenario_text(
+                    f"scenarios.method.{plan.method}", language
+                ),
+                _header("status", language): scenario_text(
+                    f"scenarios.plan_status.{plan.status}", language
+                ),
+                _header("cost_eur_yr", language): round(plan.annualised_cost),
+                _header("parcels", language): int(
+                    (plan.assignment != NO_MEASURE).sum()
+                ),
+                _header("seconds", language): round(plan.solve_seconds, 2),
+            }
+        )
+    return pd.DataFrame(rows)

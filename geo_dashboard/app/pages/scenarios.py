@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 from streamlit_folium import st_folium
@@ -21,6 +20,7 @@ from geo_dashboard.catalog import load_catalog
 from geo_dashboard.config import load_area_config
 from geo_dashboard.errors import GeoDashboardError
 from geo_dashboard.i18n import format_number
+from geo_dashboard.measures import tables
 from geo_dashboard.measures.diffmap import difference_map
 from geo_dashboard.measures.engine import NO_MEASURE, ScenarioEngine
 from geo_dashboard.measures.library import VARIANTS
@@ -44,7 +44,6 @@ from geo_dashboard.measures.store import (
     load_scenario,
     save_scenario,
 )
-from geo_dashboard.measures import tables
 from geo_dashboard.measures.texts import scenario_text
 
 st.session_state.setdefault("scenario_steps", [])
@@ -96,13 +95,11 @@ except GeoDashboardError as err:
 
 
 def kpi_name(kpi_id: str) -> str:
-    return engine.kpi(kpi_id).definition.name.get(language)
+    return tables.kpi_label(engine, kpi_id, language)
 
 
 def measure_name(measure_id: str | None) -> str:
-    if measure_id is None:
-        return s("scenarios.no_measure_option")
-    return engine.library.get(measure_id).name.get(language)
+    return tables.measure_label(engine, measure_id, language)
 
 
 def current_scenario(
@@ -438,22 +435,7 @@ with optimise_tab:
             greedy = greedy_plan(engine, selected, options)
         st.session_state["optimiser_plan"] = plan
         st.markdown(s(f"scenarios.status.{plan.status}"))
-        compare = pd.DataFrame(
-            [
-                {
-                    s("scenarios.col.method"): s(f"scenarios.method.{item.method}"),
-                    s("scenarios.col.status"): s(
-                        f"scenarios.plan_status.{item.status}"
-                    ),
-                    s("scenarios.col.cost_eur_yr"): round(item.annualised_cost),
-                    s("scenarios.col.parcels"): int(
-                        (item.assignment != NO_MEASURE).sum()
-                    ),
-                    s("scenarios.col.seconds"): round(item.solve_seconds, 2),
-                }
-                for item in (plan, greedy)
-            ]
-        )
+        compare = tables.plan_table(language, [plan, greedy])
         st.dataframe(compare, hide_index=True)
         st.dataframe(
             tables.target_table(engine, language, plan.target_frame()),
