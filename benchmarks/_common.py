@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import gc
 import importlib.metadata
+import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from geo_dashboard.paths import ProjectPaths
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -79,40 +82,49 @@ def time_variants(
     return timings
 
 
-def peak_rss_in_child(function: Callable[[], object]) -> tuple[float, float]:
-    """Run ``function`` in a forked child; return its RSS at start and peak, in MiB.
+# Child process for peak_rss_of_build: build an area, print its memory use.
+_MEMORY_PROBE = """
+import json, resource, sys
+from pathlib import Path
+from geo_dashboard.build import build_area
+from geo_dashboard.paths import ProjectPaths
 
-    ``ru_maxrss`` only grows within a process, so each measurement needs a
-    fresh one. The child starts with the parent's pages, so the peak minus
-    the start is what ``function`` added, including memory that GEOS, GDAL
-    and exactextract allocate outside Python's allocator.
+with open("/proc/self/statm", encoding="ascii") as stream:
+    start = int(stream.read().split()[1]) * resource.getpagesize() / 2**20
+area, layers, configs, builds = sys.argv[1:]
+build_area(area, ProjectPaths(Path(layers), Path(configs), Path(builds)))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"start": start, "peak": peak}))
+"""
+
+
+def peak_rss_of_build(area: str, paths: ProjectPaths) -> tuple[float, float]:
+    """Build ``area`` in a new Python process; return its RSS in MiB before and at peak.
+
+    A new process starts with an empty heap, so its peak counts all memory
+    the build needs, including what GEOS, GDAL and exactextract allocate
+    outside Python's allocator. The first figure is the RSS after imports.
     """
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        os.close(read)
-        start = _current_rss_mib()
-        code = 0
-        try:
-            function()
-        except BaseException:  # noqa: BLE001 - reported through the exit code
-            code = 1
-        os.write(write, f"{start}".encode())
-        os.close(write)
-        os._exit(code)
-    os.close(write)
-    with os.fdopen(read) as stream:
-        start_text = stream.read()
-    _, status, usage = os.wait4(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0 or not start_text:
-        raise RuntimeError("the measured function failed in the child process")
-    return float(start_text), usage.ru_maxrss / 1024
-
-
-def _current_rss_mib() -> float:
-    with open("/proc/self/statm", encoding="ascii") as stream:
-        pages = int(stream.read().split()[1])
-    return pages * resource.getpagesize() / 2**20
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MEMORY_PROBE,
+            area,
+            str(paths.layers),
+            str(paths.configs),
+            str(paths.builds),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if completed.returncode != 0:
+        tail = "\n".join(completed.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"the memory probe of {area!r} failed:\n{tail}")
+    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    return figures["start"], figures["peak"]
 
 
 def machine_description() -> list[tuple[str, str]]:

@@ -72,6 +72,7 @@ PROFILED = (
     ("spatial.py", "zonal_statistics"),
     ("attributes.py", "nature_table"),
     ("kpi_table.py", "area_kpi_table"),
+    ("kpi_table.py", "farm_kpi_table"),
     ("output.py", "write_tables"),
 )
 

@@ -24,6 +24,7 @@ from geo_dashboard.output import (
     write_tables,
 )
 from geo_dashboard.paths import ProjectPaths
+from geo_dashboard.store import record_build
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,9 @@ def build_area(
     except BaseException:
         discard(folder)
         raise
+
+    # The store keeps every build's KPI values; the first build opens v0.1.
+    record_build(paths, output)
     return output
 
 

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from geo_dashboard.build import BUILD_STEPS, build_area
 from geo_dashboard.catalog import load_catalog
+from geo_dashboard.cli_cycles import cycle_app, export_config, report
 from geo_dashboard.config import list_areas, load_area_config
 from geo_dashboard.errors import GeoDashboardError
 from geo_dashboard.kpis import load_kpi_library
@@ -35,6 +36,10 @@ error_console = Console(stderr=True)
 logger = logging.getLogger("geo_dashboard.cli")
 
 APP_ENTRY = Path(__file__).resolve().parent / "app" / "main.py"
+
+app.add_typer(cycle_app, name="cycle", help="Cycles, KPI and target versions, reflections.")
+app.command("export-config")(export_config)
+app.command("report")(report)
 
 
 @app.callback()

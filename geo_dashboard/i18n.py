@@ -98,7 +98,19 @@ def load_messages(path: Path | None = None) -> dict[str, dict[str, str]]:
 
 @lru_cache(maxsize=1)
 def _catalogue() -> dict[str, dict[str, str]]:
-    return load_messages()
+    # The main catalogue plus one ``messages_<feature>.yaml`` per app feature;
+    # a key may be defined in one file only.
+    messages = load_messages()
+    for path in sorted(package_data("messages.yaml").parent.glob("messages_*.yaml")):
+        extra = load_messages(path)
+        clashes = sorted(set(extra) & set(messages))
+        if clashes:
+            raise ConfigError(
+                f"message catalogue {path} repeats key(s) {', '.join(clashes[:5])} "
+                "that another catalogue file already defines; keep one of them"
+            )
+        messages.update(extra)
+    return messages
 
 
 def placeholders(text: str) -> set[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 CURRENT = "current"
 KEEP_BUILDS = 3
+BUILD_ID = re.compile(r"\d{8}T\d{12}Z-\d+")
 
 
 @dataclass
@@ -88,9 +90,10 @@ def discard(folder: Path) -> None:
 
 
 def _prune(area_dir: Path, keep: str) -> None:
+    # Only build folders are pruned; other folders (saved scenarios) stay.
     builds = sorted(
-        (p for p in area_dir.iterdir() if p.is_dir() and not p.is_symlink()
-         and not p.name.startswith(".")),
+        (p for p in area_dir.iterdir()
+         if p.is_dir() and not p.is_symlink() and BUILD_ID.fullmatch(p.name)),
         key=lambda p: p.name,
     )
     for old in builds[:-KEEP_BUILDS]:

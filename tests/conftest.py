@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,10 @@ from geo_dashboard.paths import ProjectPaths
 
 REPO = Path(__file__).resolve().parents[1]
 PILOT = "noordoostpolder"
+
+# Tests build into temporary folders with their own SQLite store; a store
+# URL from the developer's shell must not receive test writes.
+os.environ.pop("GEO_DASHBOARD_DB", None)
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +59,26 @@ def sandbox(tmp_path: Path, repo_paths: ProjectPaths) -> ProjectPaths:
     shutil.copytree(repo_paths.layers, layers)
     shutil.copytree(repo_paths.configs, configs)
     return ProjectPaths(layers=layers, configs=configs, builds=tmp_path / "build")
+
+
+@pytest.fixture(scope="session")
+def all_builds(tmp_path_factory: pytest.TempPathFactory, repo_paths: ProjectPaths) -> dict[str, BuildOutput]:
+    """Every shipped area built once per session, in a builds folder of its own."""
+    from geo_dashboard.config import list_areas
+
+    paths = ProjectPaths(
+        layers=repo_paths.layers,
+        configs=repo_paths.configs,
+        builds=tmp_path_factory.mktemp("all_builds"),
+    )
+    return {area: build_area(area, paths) for area in list_areas(paths.configs)}
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Put ``__main__`` back after a test: Streamlit's AppTest replaces it with
+    the page script, and processes started later with spawn would run that."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main

@@ -1,9 +1,7 @@
 """Streamlit pages run with AppTest on the real pilot build.
 
-AppTest (Streamlit 1.67) resets Streamlit's pages-folder flag before each
-run. Because ``geo_dashboard/app/pages/`` exists, a rerun after the first one
-runs only the page script, not the entry point with its sidebar, so each
-test that needs the sidebar starts from a fresh AppTest.
+Each test that needs the sidebar starts from a fresh AppTest of the entry
+point.
 """
 
 from __future__ import annotations
@@ -99,7 +97,7 @@ def test_switch_to_english(pilot_env: BuildOutput) -> None:
     assert at.title[0].value.startswith("Overview: Noordoostpolder")
     assert "no data" in [metric.value for metric in at.metric]
 
-    at.switch_page("pages/map.py").run()
+    at.switch_page("views/map.py").run()
     assert not at.exception
     assert at.title[0].value == "Map"
     assert at.selectbox[0].label == "KPI on the map"
@@ -107,7 +105,7 @@ def test_switch_to_english(pilot_env: BuildOutput) -> None:
 
 def test_map_page_runs_every_kpi(pilot_env: BuildOutput) -> None:
     at = _app().run()
-    at.switch_page("pages/map.py").run()
+    at.switch_page("views/map.py").run()
     assert not at.exception
     assert at.title[0].value == "Kaart"
     select = at.selectbox[0]
@@ -126,7 +124,7 @@ def test_map_page_runs_every_kpi(pilot_env: BuildOutput) -> None:
 
 def test_map_page_keeps_kpi(pilot_env: BuildOutput) -> None:
     at = _app().run()
-    at.switch_page("pages/map.py").run()
+    at.switch_page("views/map.py").run()
     at.selectbox[0].set_value("crop_diversity_shannon").run()
     at.run()
     assert at.selectbox[0].value == "crop_diversity_shannon"
@@ -182,3 +180,15 @@ def test_invalid_area_rejected(pilot_env: BuildOutput) -> None:
     assert not at.exception
     assert "geen geldige gebieds-id" in at.error[0].value
     assert not at.code
+
+
+def test_scenarios_page_runs(pilot_env: BuildOutput) -> None:
+    at = _app().run()
+    at.switch_page("views/scenarios.py").run()
+    assert not at.exception
+
+
+def test_cycles_page_runs(pilot_env: BuildOutput) -> None:
+    at = _app().run()
+    at.switch_page("views/cycles.py").run()
+    assert not at.exception

@@ -6,17 +6,13 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo_dashboard.build import build_area
 from geo_dashboard.catalog import Catalog
-from geo_dashboard.config import list_areas
 from geo_dashboard.output import BuildOutput
-from geo_dashboard.paths import ProjectPaths
-from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
-def builds(pilot_paths: ProjectPaths) -> dict[str, BuildOutput]:
-    return {area: build_area(area, pilot_paths) for area in list_areas(REPO / "area_configs")}
+def builds(all_builds: dict[str, BuildOutput]) -> dict[str, BuildOutput]:
+    return all_builds
 
 
 def test_three_areas_build(builds: dict[str, BuildOutput]) -> None:

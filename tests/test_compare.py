@@ -10,13 +10,11 @@ from geo_dashboard.ambition import (
     load_ambition_config,
     split_total,
 )
-from geo_dashboard.build import build_area
 from geo_dashboard.compare import comparison_table, theme_progress
 from geo_dashboard.config import list_areas
 from geo_dashboard.errors import ConfigError
 from geo_dashboard.kpis import load_kpi_library
 from geo_dashboard.output import BuildOutput
-from geo_dashboard.paths import ProjectPaths
 from tests.conftest import REPO
 
 LIBRARY = load_kpi_library()
@@ -24,8 +22,8 @@ CONFIGS = REPO / "area_configs"
 
 
 @pytest.fixture(scope="module")
-def builds(pilot_paths: ProjectPaths) -> dict[str, BuildOutput]:
-    return {area: build_area(area, pilot_paths) for area in list_areas(CONFIGS)}
+def builds(all_builds: dict[str, BuildOutput]) -> dict[str, BuildOutput]:
+    return all_builds
 
 
 def test_normalised_values_match_hand_computation(builds) -> None:

@@ -490,7 +490,7 @@ PAGE = (
     Path(__file__).resolve().parents[1]
     / "geo_dashboard"
     / "app"
-    / "pages"
+    / "views"
     / "cycles.py"
 )
 

@@ -25,8 +25,8 @@ CATALOGUE_USERS = (
     "overview.py",
     "app/common.py",
     "app/main.py",
-    "app/pages/map.py",
-    "app/pages/overview.py",
+    "app/views/map.py",
+    "app/views/overview.py",
 )
 # Calls with a literal key: translate("key", ...), t("key", ...).
 KEY_CALL = re.compile(r"""\b(?:translate|t)\(\s*(?:f?)["']([a-z0-9_.]+)["']""")

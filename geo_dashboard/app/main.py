@@ -31,19 +31,22 @@ if area_id in built and len(built) > 1:
         common.t("app.area"), built, key="area_select", on_change=_store_area
     )
 
-# NOTE: a pages/ folder next to this file puts Streamlit 1.67 in its older
-# pages-folder mode when a server process starts. Until a run of this entry
-# point calls st.navigation, a direct link such as /map runs the page script
-# alone, without the sidebar above.
+# The page scripts live in views/, not pages/: a pages/ folder next to this
+# file would put Streamlit 1.67 in its older pages-folder mode, in which a
+# direct link such as /map runs the page script without this entry point.
 navigation = st.navigation(
     [
         st.Page(
-            "pages/overview.py",
+            "views/overview.py",
             title=common.t("nav.overview"),
             url_path="overview",
             default=True,
         ),
-        st.Page("pages/map.py", title=common.t("nav.map"), url_path="map"),
+        st.Page("views/map.py", title=common.t("nav.map"), url_path="map"),
+        st.Page(
+            "views/scenarios.py", title=common.t("nav.scenarios"), url_path="scenarios"
+        ),
+        st.Page("views/cycles.py", title=common.t("nav.cycles"), url_path="cycles"),
     ]
 )
 navigation.run()
