@@ -663,6 +663,11 @@ def build_map(
         layer.add_to(folium_map)
 
     folium.LayerControl(collapsed=True).add_to(folium_map)
+    # A KPI mapped through one parcel column (e.g. the distance to Natura
+    # 2000) is titled after that column, so the legend names what is coloured.
+    column_key = f"map.column.{kpi.map_column}"
+    if kpi.map_column and has_message(column_key):
+        name = translate(column_key, language)
     title = f"{name} ({unit})" if values is not None and unit else name
     Legend(legend_html(title, legend_rows, note, language, nh3_rows)).add_to(folium_map)
 
