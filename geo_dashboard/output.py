@@ -48,6 +48,7 @@ def new_build_folder(builds_dir: Path, area_id: str) -> Path:
     """Create and return an empty folder for a new build of ``area_id``."""
     area_dir = Path(builds_dir) / area_id
     area_dir.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(area_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     folder = area_dir / f".building-{stamp}-{os.getpid()}"
     folder.mkdir()
@@ -66,6 +67,25 @@ def write_tables(folder: Path, output: BuildOutput) -> None:
         json.dump(output.manifest, stream, indent=2, ensure_ascii=False, default=str)
         stream.flush()
         os.fsync(stream.fileno())
+
+
+def _remove_abandoned(area_dir: Path) -> None:
+    """Delete unfinished build folders whose writing process no longer runs."""
+    for folder in area_dir.glob(".building-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            logger.info("removing unfinished build %s of a stopped process", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def publish(folder: Path) -> Path:

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
@@ -118,6 +119,17 @@ def _empty(gdf):
     return gdf.iloc[0:0]
 
 
+def _latin1_natura(paths: ProjectPaths) -> None:
+    """Replace the Natura 2000 layer by a GeoJSON file saved as Latin-1."""
+    natura = gpd.read_file(paths.layers / NATURA[0], layer=NATURA[1])
+    target = paths.layers / "noordoostpolder" / "natura2000.geojson"
+    natura.to_file(target, driver="GeoJSON")
+    text = target.read_bytes().replace(b"De Wieden", "De Wiéden".encode("latin-1"))
+    target.write_bytes(text)
+    set_catalog(paths, "nop_natura2000", file="noordoostpolder/natura2000.geojson",
+                layer="natura2000")
+
+
 def _write_raster_unit(unit: str) -> Callable[[ProjectPaths], None]:
     return lambda paths: set_catalog(paths, "nop_nh3_2023", unit=unit)
 
@@ -193,9 +205,9 @@ CASES = [
     Case("layer larger than the feature limit",
          lambda p: os.environ.__setitem__("GEO_DASHBOARD_MAX_FEATURES", "1000"), LayerError,
          r"nop_brp_parcels_2023': .* has 1,698 features, more than the limit of 1,000"),
-    Case("non-UTF-8 attribute text",
-         lambda p: set_catalog(p, "nop_brp_parcels_2023", encoding="utf-16"), LayerReadError,
-         r"attribute text in .* is not valid utf-16"),
+    Case("non-UTF-8 attribute text", lambda p: _latin1_natura(p), LayerReadError,
+         r"nop_natura2000': attribute text in .*natura2000\.geojson is not valid UTF-8 "
+         r".*Set 'encoding' in its catalogue entry"),
 ]
 
 
@@ -341,3 +353,10 @@ def test_boundary_moved_away_is_rejected(sandbox: ProjectPaths) -> None:
     rewrite_vector(boundary_path, "boundary", lambda g: g.set_geometry(g.geometry.map(lambda x: translate(x, 200_000))))
     with pytest.raises(LayerError):
         build_area(PILOT, sandbox)
+
+
+def test_latin1_layer_reads_with_catalogue_encoding(sandbox: ProjectPaths) -> None:
+    _latin1_natura(sandbox)
+    set_catalog(sandbox, "nop_natura2000", encoding="latin-1")
+    output = build_area(PILOT, sandbox)
+    assert "IJsselmeer" in set(output.nature["site"])
