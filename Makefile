@@ -7,7 +7,7 @@ AREA ?= noordoostpolder
 PORT ?= 8501
 BIN := $(VENV)/bin
 
-.PHONY: setup run build serve test system-deps lint
+.PHONY: setup run build serve test bench system-deps lint
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required; set PYTHON=python3.11")'
@@ -43,6 +43,10 @@ system-deps:
 
 test: setup system-deps
 	$(BIN)/python -m pytest
+
+# Benchmarks take several minutes and rewrite docs/benchmarks.md.
+bench: setup system-deps
+	$(BIN)/python benchmarks/run.py
 
 lint: setup
 	$(BIN)/python -m ruff check geo_dashboard tests

@@ -84,17 +84,21 @@ def time_variants(
 
 # Child process for peak_rss_of_build: build an area, print its memory use.
 _MEMORY_PROBE = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 from geo_dashboard.build import build_area
 from geo_dashboard.paths import ProjectPaths
 
-with open("/proc/self/statm", encoding="ascii") as stream:
-    start = int(stream.read().split()[1]) * resource.getpagesize() / 2**20
+def status_mib(field):
+    with open("/proc/self/status", encoding="ascii") as stream:
+        for line in stream:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+
+start = status_mib("VmRSS")
 area, layers, configs, builds = sys.argv[1:]
 build_area(area, ProjectPaths(Path(layers), Path(configs), Path(builds)))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"start": start, "peak": peak}))
+print(json.dumps({"start": start, "peak": status_mib("VmHWM")}))
 """
 
 
@@ -103,7 +107,10 @@ def peak_rss_of_build(area: str, paths: ProjectPaths) -> tuple[float, float]:
 
     A new process starts with an empty heap, so its peak counts all memory
     the build needs, including what GEOS, GDAL and exactextract allocate
-    outside Python's allocator. The first figure is the RSS after imports.
+    outside Python's allocator. The peak is the kernel's high-water mark of
+    the process (``VmHWM``), which, unlike ``ru_maxrss``, does not carry over
+    the parent's size through fork and exec. The first figure is the RSS
+    after imports.
     """
     completed = subprocess.run(
         [
@@ -143,6 +150,7 @@ def machine_description() -> list[tuple[str, str]]:
         ("OS", f"{platform.system()} {platform.release()}"),
         ("Python", platform.python_version()),
     ]
+
     versions = []
     for name in KEY_PACKAGES:
         try:
@@ -150,6 +158,7 @@ def machine_description() -> list[tuple[str, str]]:
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{name} (not installed)")
     rows.append(("packages", ", ".join(versions)))
+
     rows.append(("GEOS, GDAL", _native_versions()))
     rows.append(("Chromium", _chromium_version()))
     blas = {

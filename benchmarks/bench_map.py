@@ -6,7 +6,7 @@ geometry, every attribute, a tooltip of every attribute, and the same class
 colours, so both maps look alike. Both are saved as standalone HTML files and
 opened from disk in headless Chromium.
 
-Without a network, Leaflet's JavaScript and CSS are answered from the
+Without a network, Leaflet's JavaScript and CSS are served from the
 ``xstatic-leaflet`` package and every other request (base-map tiles, and
 jQuery, Bootstrap and icon fonts on the naive map) is aborted at once. The
 naive map would load those extra files in real use, so its render time

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 from collections.abc import Callable
+from typing import Literal
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -49,6 +50,8 @@ def build_area(
     area_id: str,
     paths: ProjectPaths | None = None,
     on_step: Callable[[str], None] | None = None,
+    engine: Literal["local", "dask"] = "local",
+    scheduler: str | None = None,
 ) -> BuildOutput:
     """Build ``area_id`` and publish the result as its current build.
 
@@ -60,6 +63,12 @@ def build_area(
         Folders of layers, configs and builds; from the environment by default.
     on_step
         Called with the name of each step in :data:`BUILD_STEPS` as it starts.
+    engine
+        ``local`` computes the per-parcel table in this process; ``dask``
+        partitions it over a dask cluster, with the same result.
+    scheduler
+        Address of a running dask scheduler (``tcp://host:8786``); without
+        it the ``dask`` engine starts a local cluster.
 
     Raises
     ------
@@ -76,7 +85,13 @@ def build_area(
     logger.info("building area %s from %s", area_id, config.path)
 
     context = LayerContext(config=config, catalog=catalog)
-    parcels, boundary = parcel_table(context, step)
+    if engine == "dask":
+        # Imported here so that a single-process build does not import dask.
+        from geo_dashboard.scale import build_parcels_dask
+
+        parcels, boundary = build_parcels_dask(context, step, scheduler=scheduler)
+    else:
+        parcels, boundary = parcel_table(context, step)
     nature = nature_table(context, boundary, step)
 
     step("kpis")

@@ -6,7 +6,7 @@ import pandas as pd
 
 from geo_dashboard.catalog import Catalog
 from geo_dashboard.config import AreaConfig
-from geo_dashboard.kpis import KpiDefinition, KpiLibrary, aggregate
+from geo_dashboard.kpis import KpiDefinition, KpiLibrary, aggregate, aggregate_groups
 from geo_dashboard.progress import compute_progress
 
 KPI_COLUMNS = [
@@ -68,26 +68,41 @@ def area_kpi_table(
     return pd.DataFrame(rows, columns=KPI_COLUMNS)
 
 
+FARM_KPI_COLUMNS = ["farm_id", "kpi_id", "value", "area_ha", "parcels"]
+
+
 def farm_kpi_table(
     config: AreaConfig, library: KpiLibrary, parcels: pd.DataFrame
 ) -> pd.DataFrame:
-    """Compute each parcel-based KPI per farm, for parcels with a farm id."""
-    rows = []
-    kpis = [library.get(k.id) for k in config.kpis]
+    """Compute each parcel-based KPI per farm, for parcels with a farm id.
+
+    Rows are sorted by farm, then by the KPI order of the area config.
+    """
     usable = [
-        kpi for kpi in kpis
-        if kpi.table == "parcels" and not config.missing_roles(kpi.requires)
+        library.get(area_kpi.id) for area_kpi in config.kpis
+        if library.get(area_kpi.id).table == "parcels"
+        and not config.missing_roles(library.get(area_kpi.id).requires)
     ]
-    for farm_id, farm_parcels in parcels.groupby("farm_id", sort=True):
-        for kpi in usable:
-            rows.append({
-                "farm_id": farm_id,
-                "kpi_id": kpi.id,
-                "value": aggregate(kpi, farm_parcels),
-                "area_ha": float(farm_parcels["area_ha"].sum()),
-                "parcels": len(farm_parcels),
-            })
-    return pd.DataFrame(rows, columns=["farm_id", "kpi_id", "value", "area_ha", "parcels"])
+    farmed = parcels[parcels["farm_id"].notna()]
+    if farmed.empty or not usable:
+        return pd.DataFrame(columns=FARM_KPI_COLUMNS)
+    keys = farmed["farm_id"]
+    area = farmed.groupby(keys, sort=True)["area_ha"].sum()
+    count = farmed.groupby(keys, sort=True).size()
+    frames = []
+    for order, kpi in enumerate(usable):
+        values = aggregate_groups(kpi, farmed, keys).reindex(area.index)
+        frames.append(pd.DataFrame({
+            "farm_id": area.index,
+            "kpi_id": kpi.id,
+            "value": values.to_numpy(),
+            "area_ha": area.to_numpy(),
+            "parcels": count.to_numpy(),
+            "order": order,
+        }))
+    table = pd.concat(frames, ignore_index=True)
+    table = table.sort_values(["farm_id", "order"], kind="stable")
+    return table[FARM_KPI_COLUMNS].reset_index(drop=True)
 
 
 def _data_year(kpi: KpiDefinition, config: AreaConfig, catalog: Catalog) -> int | None:

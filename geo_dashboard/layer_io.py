@@ -6,6 +6,7 @@ All processing happens in RD New (EPSG:28992), in metres.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -307,6 +308,17 @@ def check_raster(catalog: Catalog, entry: LayerEntry) -> Path:
     return path
 
 
+def _covering_window(window: rasterio.windows.Window) -> rasterio.windows.Window:
+    """Widen a fractional window to every cell it touches."""
+    col_start = math.floor(window.col_off)
+    row_start = math.floor(window.row_off)
+    col_stop = math.ceil(window.col_off + window.width)
+    row_stop = math.ceil(window.row_off + window.height)
+    return rasterio.windows.Window(
+        col_start, row_start, max(col_stop - col_start, 1), max(row_stop - row_start, 1)
+    )
+
+
 def check_raster_covers(path: Path, layer_id: str, boundary: shapely.Geometry) -> float:
     """Check that a raster has data over the area and return the covered share.
 
@@ -321,8 +333,9 @@ def check_raster_covers(path: Path, layer_id: str, boundary: shapely.Geometry) -
     with rasterio.open(path) as dataset:
         raster_crs = CRS.from_user_input(dataset.crs.to_wkt())
         area = gpd.GeoSeries([boundary], crs=WORK_CRS).to_crs(raster_crs).iloc[0]
-        window = rasterio.windows.from_bounds(*area.bounds, transform=dataset.transform)
-        window = window.round_offsets().round_lengths()
+        window = _covering_window(
+            rasterio.windows.from_bounds(*area.bounds, transform=dataset.transform)
+        )
         full = rasterio.windows.Window(0, 0, dataset.width, dataset.height)
         try:
             window = window.intersection(full)

@@ -192,18 +192,18 @@ def build_parcels_dask(
     layer_id = context.config.layer_ref("parcels").layer  # type: ignore[union-attr]
     _check_unique_ids(raw, id_column, layer_id)
     boundary = read_boundary(context, raw)
-    kept = raw.loc[clip_to_boundary(raw, boundary).index]
-    if kept.empty:
+    inside = raw.loc[clip_to_boundary(raw, boundary).index]
+    if inside.empty:
         return parcel_table(context, step)
 
-    count = npartitions or max(workers, -(-len(kept) // PARTITION_SIZE))
-    count = min(count, len(kept))
+    count = npartitions or max(workers, -(-len(inside) // PARTITION_SIZE))
+    count = min(count, len(inside))
 
     started = time.perf_counter()
     with _partition_folder(partition_dir) as folder:
         config, catalog = _with_outline(context, boundary, folder / "outline.gpkg")
-        inputs = _prepare_inputs(context, config, catalog, kept)
-        path = write_partitions(kept, folder / "parcels.parquet", count)
+        inputs = _prepare_inputs(context, config, catalog, inside)
+        path = write_partitions(inside, folder / "parcels.parquet", count)
         with _connect(scheduler, workers) as client:
             shared = client.scatter(inputs, broadcast=True)
             partitions = dask_geopandas.read_parquet(path)
@@ -217,7 +217,7 @@ def build_parcels_dask(
         count,
         time.perf_counter() - started,
     )
-    return _in_layer_order(result, kept[id_column]), boundary
+    return _in_layer_order(result, inside[id_column]), boundary
 
 
 def write_partitions(parcels: gpd.GeoDataFrame, path: Path, npartitions: int) -> Path:
@@ -319,11 +319,11 @@ def _prepare_inputs(
     context: LayerContext,
     config: AreaConfig,
     catalog: Catalog,
-    kept: gpd.GeoDataFrame,
+    inside: gpd.GeoDataFrame,
 ) -> _SharedInputs:
     """Run the parcel step on one parcel to read the layers it needs."""
     sample = _PartitionContext(
-        config=config, catalog=catalog, partition=kept.iloc[:1], source=context
+        config=config, catalog=catalog, partition=inside.iloc[:1], source=context
     )
     table, _ = parcel_table(sample, _no_step)
     return _SharedInputs(

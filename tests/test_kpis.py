@@ -115,3 +115,19 @@ def test_formula_with_unknown_column() -> None:
 def test_formula_membership_and_logic() -> None:
     result = evaluate("area_ha * ((group in ['b']) and not flag)", TABLE, "t")
     assert result.tolist() == [0.0, 3.0, 0.0]
+
+
+@pytest.mark.parametrize("kpi", LIBRARY.root, ids=LIBRARY.ids)
+def test_grouped_equals_per_group(kpi: KpiDefinition, pilot_build: BuildOutput) -> None:
+    from geo_dashboard.kpis import aggregate_groups
+
+    table = pilot_build.parcels
+    if kpi.table != "parcels" or not kpi.columns <= set(table.columns):
+        pytest.skip("KPI not computable on the pilot parcels")
+    grouped = aggregate_groups(kpi, table, table["farm_id"])
+    for farm_id, farm in list(table.groupby("farm_id"))[:12]:
+        expected = aggregate(kpi, farm)
+        if expected is None:
+            assert np.isnan(grouped.get(farm_id, np.nan))
+        else:
+            assert grouped.loc[farm_id] == pytest.approx(expected, rel=1e-9, abs=1e-12)
