@@ -19,6 +19,7 @@ from rich.table import Table
 from geo_dashboard.build import BUILD_STEPS, build_area
 from geo_dashboard.catalog import load_catalog
 from geo_dashboard.cli_cycles import cycle_app, export_config, report
+from geo_dashboard.cli_farms import farms_app, users_app
 from geo_dashboard.config import list_areas, load_area_config
 from geo_dashboard.errors import GeoDashboardError
 from geo_dashboard.kpis import load_kpi_library
@@ -38,6 +39,8 @@ logger = logging.getLogger("geo_dashboard.cli")
 APP_ENTRY = Path(__file__).resolve().parent / "app" / "main.py"
 
 app.add_typer(cycle_app, name="cycle", help="Cycles, KPI and target versions, reflections.")
+app.add_typer(farms_app, name="farms", help="Farm register, farm data import and consent.")
+app.add_typer(users_app, name="users", help="Dashboard users, roles and passwords.")
 app.command("export-config")(export_config)
 app.command("report")(report)
 
@@ -61,8 +64,19 @@ def _fail(err: Exception) -> None:
 @app.command()
 def build(
     area: str = typer.Argument(..., help="Area id: the name of a file in area_configs/."),
+    engine: str = typer.Option(
+        "local", "--engine",
+        help="local: one process; dask: the per-parcel step partitioned on a dask cluster.",
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler",
+        help="Address of a running dask scheduler, e.g. tcp://10.0.0.5:8786; "
+        "without it --engine dask starts a local cluster.",
+    ),
 ) -> None:
     """Build an area from its layers and print its KPI table."""
+    if engine not in ("local", "dask"):
+        _fail(ValueError(f"engine {engine!r} is not supported; use local or dask"))
     paths = ProjectPaths.from_env()
     progress = Progress(
         TextColumn("[bold]{task.description:<20}"),
@@ -80,7 +94,9 @@ def build(
                 index = BUILD_STEPS.index(name) if name in BUILD_STEPS else 0
                 progress.update(task, completed=index, description=name)
 
-            output = build_area(area, paths, on_step=on_step)
+            output = build_area(
+                area, paths, on_step=on_step, engine=engine, scheduler=scheduler  # type: ignore[arg-type]
+            )
             progress.update(task, completed=len(BUILD_STEPS), description="done")
     except GeoDashboardError as err:
         _fail(err)

@@ -65,6 +65,20 @@ class ParcelFields(BaseModel):
     peat_emission_rate: str | None = None
 
 
+class PrivacyRules(BaseModel):
+    """Disclosure rules for aggregates of farm data shown to non-owners.
+
+    An aggregate is suppressed when fewer than ``min_farms`` consenting farms
+    contribute to it, or when one farm contributes more than
+    ``dominance_share`` (a fraction) of its total.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_farms: int = Field(default=5, ge=2, le=1000)
+    dominance_share: float = Field(default=0.85, gt=0.5, le=1.0)
+
+
 class ValuePoint(BaseModel):
     """A KPI value at a year, with where the number comes from."""
 
@@ -118,6 +132,7 @@ class AreaConfig(BaseModel):
     data_gaps: dict[str, str] = Field(default_factory=dict)
     nature_context_m: float = Field(default=10_000, ge=0, le=50_000)
     water_adjacency_m: float = Field(default=5, ge=0, le=100)
+    privacy: PrivacyRules = Field(default_factory=PrivacyRules)
     kpis: list[AreaKpi]
     path: Path | None = Field(default=None, exclude=True)
 

@@ -2,8 +2,12 @@
 
 Each writer writes to a temporary file next to the target and renames it,
 so a failed export never leaves a half-written file under the target name.
-The caller passes the tables the user may see; privacy filtering happens
-before an export, exactly as before rendering a page.
+
+Every export goes through :func:`geo_dashboard.privacy.disclose`.
+:func:`export_for_viewer` writes what one viewer may see, including farm
+sheets in Excel for the farms that viewer may see and the area aggregates of
+farm data. :func:`export` writes the public view: area data only, without
+farm identity.
 """
 
 from __future__ import annotations
@@ -29,7 +33,16 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from geo_dashboard.i18n import format_number, translate_unit, translate_value  # noqa: E402
 from geo_dashboard.kpis import KpiLibrary, load_kpi_library, row_values  # noqa: E402
+from geo_dashboard.config import PrivacyRules  # noqa: E402
 from geo_dashboard.output import BuildOutput  # noqa: E402
+from geo_dashboard.privacy import (  # noqa: E402
+    NO_CONSENTS,
+    PUBLIC,
+    Consents,
+    Disclosure,
+    Viewer,
+    disclose,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +52,7 @@ EXPORT_FORMATS = ("gpkg", "csv", "xlsx", "png", "pdf")
 # Field names in the GeoPackage: short, ASCII and readable in QGIS.
 GPKG_FIELDS = {
     "parcel_id": "perceel_id",
+    "farm_id": "bedrijf_id",
     "area_ha": "opp_ha",
     "crop_code": "gewascode",
     "crop_name": "gewas",
@@ -123,13 +137,42 @@ def export_kpis_csv(output: BuildOutput, target: Path, language: Language = "nl"
     return Path(target)
 
 
-def export_kpis_excel(output: BuildOutput, target: Path, language: Language = "nl") -> Path:
-    """Write the KPI table and the data sources as two sheets of an Excel file."""
+def export_kpis_excel(
+    output: BuildOutput,
+    target: Path,
+    language: Language = "nl",
+    farm_sheets: dict[str, pd.DataFrame] | None = None,
+) -> Path:
+    """Write the KPI table and the data sources as two sheets of an Excel file.
+
+    ``farm_sheets`` (sheet name to table) are added after them; pass only
+    tables from a :class:`~geo_dashboard.privacy.Disclosure`.
+    """
     with _atomic_path(target) as temporary:
         with pd.ExcelWriter(temporary, engine="openpyxl") as writer:
             kpi_table(output, language).to_excel(writer, sheet_name="KPIs", index=False)
             sources_table(output).to_excel(writer, sheet_name="bronnen", index=False)
+            for name, table in (farm_sheets or {}).items():
+                table.to_excel(writer, sheet_name=name, index=False)
     return Path(target)
+
+
+def farm_sheets(disclosure: Disclosure) -> dict[str, pd.DataFrame]:
+    """Return the farm tables of a disclosure as Excel sheets.
+
+    The aggregates sheet is written whenever the build has farms. The farm
+    KPI and farm data sheets are written only when the viewer may see at
+    least one farm. A suppressed aggregate keeps its row, with the reason and
+    no value.
+    """
+    sheets: dict[str, pd.DataFrame] = {}
+    if not disclosure.aggregates.empty:
+        sheets["bedrijfsaggregaten"] = disclosure.aggregates
+    farm_kpis = disclosure.build.farm_kpis
+    if disclosure.visible_farms and farm_kpis is not None:
+        sheets["bedrijven"] = farm_kpis
+        sheets["bedrijfsgegevens"] = disclosure.farm_data
+    return sheets
 
 
 def sources_table(output: BuildOutput) -> pd.DataFrame:
@@ -260,8 +303,82 @@ WRITERS: dict[str, Callable[..., Path]] = {
 
 def export(output: BuildOutput, fmt: str, target: Path, kpi_id: str | None = None,
            language: Language = "nl") -> Path:
-    """Write ``output`` in format ``fmt`` (one of :data:`EXPORT_FORMATS`) to ``target``."""
+    """Write the public view of ``output`` in format ``fmt`` to ``target``.
+
+    The public view has no farm identity and no farm sheets; use
+    :func:`export_for_viewer` for a logged-in viewer. ``fmt`` is one of
+    :data:`EXPORT_FORMATS`.
+    """
+    disclosure = disclose(PUBLIC, output, NO_CONSENTS, contributions_for=())
+    return export_disclosed(disclosure, fmt, target, kpi_id, language, with_farms=False)
+
+
+def export_for_viewer(
+    output: BuildOutput,
+    viewer: Viewer,
+    consents: Consents,
+    fmt: str,
+    target: Path,
+    kpi_id: str | None = None,
+    language: Language = "nl",
+    *,
+    rules: PrivacyRules | None = None,
+    farm_data: pd.DataFrame | None = None,
+) -> Path:
+    """Write what ``viewer`` may see of ``output`` in format ``fmt`` to ``target``.
+
+    Parameters
+    ----------
+    output
+        The build as read from disk.
+    viewer
+        Role and farms of the person who receives the file.
+    consents
+        Consents in force per farm, from the store.
+    fmt
+        One of :data:`EXPORT_FORMATS`.
+    target
+        File to write.
+    kpi_id
+        KPI on the map (png, pdf); the first KPI of the build when None.
+    language
+        ``"nl"`` or ``"en"``.
+    rules
+        The area's suppression rules; the defaults when None.
+    farm_data
+        Imported farm figures in force; their visible rows go to the Excel file.
+
+    Raises
+    ------
+    ValueError
+        If ``fmt`` is not supported.
+    """
+    disclosure = disclose(
+        viewer, output, consents, rules=rules, farm_data=farm_data, contributions_for=()
+    )
+    return export_disclosed(disclosure, fmt, target, kpi_id, language)
+
+
+def export_disclosed(
+    disclosure: Disclosure,
+    fmt: str,
+    target: Path,
+    kpi_id: str | None = None,
+    language: Language = "nl",
+    with_farms: bool = True,
+) -> Path:
+    """Write the tables of a :class:`~geo_dashboard.privacy.Disclosure` to ``target``.
+
+    ``with_farms`` adds the farm sheets of :func:`farm_sheets` to an Excel file.
+    """
     if fmt not in WRITERS:
-        raise ValueError(f"export format {fmt!r} is not supported; use one of {', '.join(EXPORT_FORMATS)}")
+        raise ValueError(
+            f"export format {fmt!r} is not supported; use one of "
+            f"{', '.join(EXPORT_FORMATS)}"
+        )
+    output = disclosure.build
     chosen = kpi_id or str(output.kpis["kpi_id"].iloc[0])
+    if fmt == "xlsx" and with_farms:
+        sheets = farm_sheets(disclosure)
+        return export_kpis_excel(output, Path(target), language, sheets)
     return WRITERS[fmt](output, Path(target), chosen, language)

@@ -1,8 +1,9 @@
 """Parts shared by the Streamlit entry point and its pages.
 
-The entry point (``main.py``) calls :func:`configure_logging` and
-:func:`language_select` on every run; each page reads the area's build with
-:func:`require_build`.
+The entry point (``main.py``) calls :func:`configure_logging`,
+:func:`language_select` and :func:`login_box` on every run. Each page reads
+the area's build with :func:`require_build`. It returns the build as the
+logged-in viewer may see it (see :func:`geo_dashboard.privacy.disclose`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +19,14 @@ from pathlib import Path
 import geopandas as gpd
 import streamlit as st
 
-from geo_dashboard.config import AREA_ID_PATTERN, list_areas
+from geo_dashboard.auth import Account, end_session, login, session_account
+from geo_dashboard.catalog import load_catalog
+from geo_dashboard.config import (
+    AREA_ID_PATTERN,
+    PrivacyRules,
+    list_areas,
+    load_area_config,
+)
 from geo_dashboard.errors import BuildNotFoundError, GeoDashboardError
 from geo_dashboard.i18n import (
     DEFAULT_LANGUAGE,
@@ -28,8 +37,12 @@ from geo_dashboard.i18n import (
 )
 from geo_dashboard.kpis import KpiLibrary, load_kpi_library
 from geo_dashboard.maps import display_layers, layer_path, read_grid_cells
+from geo_dashboard.measures.engine import ScenarioEngine
+from geo_dashboard.measures.loader import load_measure_library
 from geo_dashboard.output import BuildOutput, current_build_folder, read_build
 from geo_dashboard.paths import ProjectPaths
+from geo_dashboard.privacy import PUBLIC, Disclosure, Viewer, disclose
+from geo_dashboard.store import Store, consent_state, farm_data, open_store, store_url
 
 logger = logging.getLogger(__name__)
 
@@ -38,18 +51,25 @@ LOG_LEVEL_ENV = "GEO_DASHBOARD_LOG_LEVEL"
 LANGUAGE_KEY = "language"
 LANGUAGE_WIDGET_KEY = "language_select"
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
+# Session key of the login token; the token itself is never logged.
+TOKEN_KEY = "auth_token"
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
 
 
 @dataclass
 class AppContext:
-    """Page context: the language, the folders, the area and its current build."""
+    """Page context: language, folders, area, viewer and what the viewer may see.
+
+    ``build`` is ``disclosure.build``: the build filtered for ``viewer``.
+    """
 
     language: str
     paths: ProjectPaths
     area_id: str | None
     build: BuildOutput | None
     problem: str | None = None
+    viewer: Viewer = PUBLIC
+    disclosure: Disclosure | None = None
 
 
 def configure_logging() -> None:
@@ -182,8 +202,121 @@ def kpi_library() -> KpiLibrary:
     return load_kpi_library()
 
 
-def load_context() -> AppContext:
-    """Resolve the area and read its current build.
+@st.cache_resource(show_spinner=False)
+def dashboard_store(url: str) -> Store:
+    """Return the open dashboard store at ``url``, one per server process."""
+    return open_store(url)
+
+
+def current_store(paths: ProjectPaths) -> Store | None:
+    """Return the dashboard store, or None (logged) when it cannot be opened."""
+    try:
+        return dashboard_store(store_url(paths))
+    except GeoDashboardError as err:
+        logger.warning("dashboard store not available: %s", err)
+        return None
+
+
+def current_account(store: Store | None) -> Account | None:
+    """Return the logged-in account, ending the session state if it expired."""
+    token = st.session_state.get(TOKEN_KEY)
+    if not token or store is None:
+        return None
+    account = session_account(store, token)
+    if account is None:
+        st.session_state.pop(TOKEN_KEY, None)
+        st.session_state["auth_expired"] = True
+    return account
+
+
+def current_viewer(store: Store | None = None) -> Viewer:
+    """Return the viewer of this run: the logged-in account, else public."""
+    store = store or current_store(ProjectPaths.from_env())
+    account = current_account(store)
+    return PUBLIC if account is None else account.viewer()
+
+
+def _log_out(store: Store) -> None:
+    end_session(store, st.session_state.pop(TOKEN_KEY, None))
+
+
+def login_box() -> Viewer:
+    """Show the login form, or who is logged in with a logout button, in the sidebar.
+
+    Returns the viewer of this run. A failed login shows one message for a
+    wrong username and a wrong password alike.
+    """
+    store = current_store(ProjectPaths.from_env())
+    if store is None:
+        st.sidebar.caption(t("auth.unavailable"))
+        return PUBLIC
+    account = current_account(store)
+    if account is not None:
+        st.sidebar.caption(
+            t("auth.logged_in", name=escape_markdown(account.username),
+              role=t(f"auth.role.{account.role}"))
+        )
+        st.sidebar.button(t("auth.logout"), on_click=_log_out, args=(store,))
+        return account.viewer()
+
+    if st.session_state.pop("auth_expired", False):
+        st.sidebar.info(t("auth.expired"))
+    with st.sidebar.form("login_form", clear_on_submit=True):
+        st.markdown(t("auth.title"))
+        username = st.text_input(t("auth.username"), key="login_username")
+        password = st.text_input(
+            t("auth.password"), type="password", key="login_password"
+        )
+        submitted = st.form_submit_button(t("auth.login"))
+    if submitted:
+        result = login(store, username, password)
+        if result is None:
+            st.sidebar.error(t("auth.failed"))
+        else:
+            st.session_state[TOKEN_KEY] = result[1]
+            st.rerun()
+    return PUBLIC
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def privacy_rules(layers: str, configs: str, area_id: str, stamp: int) -> PrivacyRules:
+    """Return the area's disclosure rules; ``stamp`` (config mtime) is the cache key."""
+    catalog = load_catalog(Path(layers))
+    config = load_area_config(Path(configs), area_id, catalog, kpi_library())
+    return config.privacy
+
+
+def _area_rules(paths: ProjectPaths, area_id: str) -> PrivacyRules:
+    path = Path(paths.configs) / f"{area_id}.yaml"
+    stamp = path.stat().st_mtime_ns if path.is_file() else 0
+    return privacy_rules(str(paths.layers), str(paths.configs), area_id, stamp)
+
+
+def disclose_for(
+    context: AppContext, raw: BuildOutput, contributions_for: Iterable[str] = ()
+) -> Disclosure:
+    """Filter ``raw`` for the context's viewer with consents read now.
+
+    Consents and farm data are read from the store on every call, so a
+    withdrawn consent is in force from the next render on.
+    """
+    assert context.area_id is not None
+    store = current_store(context.paths)
+    consents = consent_state(store, context.area_id) if store is not None else {}
+    figures = farm_data(store, context.area_id) if store is not None else None
+    return disclose(
+        context.viewer,
+        raw,
+        consents,
+        rules=_area_rules(context.paths, context.area_id),
+        farm_data=figures,
+        library=kpi_library(),
+        contributions_for=contributions_for,
+    )
+
+
+def load_context(contributions_for: Iterable[str] = ()) -> AppContext:
+    """Resolve the area and viewer, read the current build and filter it.
 
     When the area is invalid or has no build, ``build`` is None and
     ``problem`` gives the reason.
@@ -203,7 +336,16 @@ def load_context() -> AppContext:
             builds = escape_markdown(str(paths.builds))
             context.problem = t("app.no_build", area=area_id, builds=builds)
         else:
-            context.build = load_build(str(paths.builds), area_id, str(folder))
+            raw = load_build(str(paths.builds), area_id, str(folder))
+            context.viewer = current_viewer(current_store(paths))
+            try:
+                context.disclosure = disclose_for(context, raw, contributions_for)
+            except GeoDashboardError as err:
+                # Without the area's rules no farm data may be shown at all.
+                error = escape_markdown(str(err))
+                context.problem = t("auth.rules_failed", error=error)
+            else:
+                context.build = context.disclosure.build
     if context.problem:
         logger.warning("no build to show: %s", context.problem)
     return context
@@ -231,13 +373,15 @@ def show_build_info(context: AppContext) -> None:
     )
 
 
-def require_build() -> AppContext:
-    """Return the area and build a page shows, or explain what is missing and stop.
+def require_build(contributions_for: Iterable[str] = ()) -> AppContext:
+    """Return the area and the viewer's build, or explain what is missing and stop.
 
     Each page calls this itself instead of relying on the entry point, so a
-    page shows the build that is current when it runs.
+    page shows the build that is current when it runs, filtered for the
+    viewer with the consents in force. ``contributions_for`` names visible
+    farms whose contributions to the area goals the page needs.
     """
-    context = load_context()
+    context = load_context(contributions_for)
     if context.build is None:
         st.error(context.problem)
         if context.area_id and re.fullmatch(AREA_ID_PATTERN, context.area_id):
@@ -246,3 +390,44 @@ def require_build() -> AppContext:
         st.stop()
     show_build_info(context)
     return context
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _engine(
+    layers: str,
+    configs: str,
+    area_id: str,
+    folder: str,
+    visible: tuple[str, ...],
+    _parcels: gpd.GeoDataFrame,
+    _nature: gpd.GeoDataFrame,
+) -> ScenarioEngine:
+    # The parcels depend only on the build folder and the visible farms,
+    # which form the cache key; Streamlit does not hash "_" arguments.
+    library = kpi_library()
+    catalog = load_catalog(Path(layers))
+    config = load_area_config(Path(configs), area_id, catalog, library)
+    measures = load_measure_library(area_id, Path(configs))
+    return ScenarioEngine(_parcels, measures, config, library, _nature)
+
+
+def scenario_engine(context: AppContext) -> ScenarioEngine:
+    """Return the scenario engine of the viewer's build.
+
+    The engine has the farm ids of visible farms only. All other parcels
+    share the id :data:`geo_dashboard.privacy.OTHER_FARMS`.
+
+    NOTE: the optimiser's maximum farm share therefore treats those pooled
+    parcels as one farm, for the public the whole area.
+    """
+    disclosure = context.disclosure
+    assert disclosure is not None and context.area_id is not None
+    return _engine(
+        str(context.paths.layers),
+        str(context.paths.configs),
+        context.area_id,
+        str(disclosure.build.folder),
+        tuple(sorted(disclosure.visible_farms)),
+        disclosure.pooled_parcels(),
+        disclosure.build.nature,
+    )

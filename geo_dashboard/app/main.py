@@ -1,8 +1,8 @@
 """Entry point of the Streamlit app: ``streamlit run geo_dashboard/app/main.py``.
 
-Every run configures logging (once per process), shows the language and
-area choice in the sidebar and hands over to the chosen page, which reads
-the area's current build itself.
+Every run configures logging (once per process), shows the language, the
+login form and the area choice in the sidebar and hands over to the chosen
+page, which reads the area's current build itself, filtered for the viewer.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ st.set_page_config(page_title="Gebiedsdashboard", layout="wide")
 common.configure_logging()
 st.sidebar.title(common.t("app.title"))
 common.language_select()
+viewer = common.login_box()
 
 
 def _store_area() -> None:
@@ -47,6 +48,12 @@ navigation = st.navigation(
             "views/scenarios.py", title=common.t("nav.scenarios"), url_path="scenarios"
         ),
         st.Page("views/cycles.py", title=common.t("nav.cycles"), url_path="cycles"),
+        st.Page("views/export.py", title=common.t("nav.export"), url_path="downloads"),
+        st.Page(
+            "views/farm.py",
+            title=common.t("nav.my_farm" if viewer.role == "farmer" else "nav.farms"),
+            url_path="farm",
+        ),
     ]
 )
 navigation.run()

@@ -1,4 +1,5 @@
-"""Dashboard store: cycles, KPI and target versions, reflections, data gaps.
+"""Dashboard store: cycles, KPI and target versions, reflections, data gaps,
+farm data, consent, users and sessions.
 
 The store is a SQLite file beside the build output by default, or any
 database given by the ``GEO_DASHBOARD_DB`` URL (PostgreSQL is tested). Every
@@ -7,6 +8,12 @@ an area process stays complete.
 """
 
 from geo_dashboard.store.builds import BuildRecord, record_build
+from geo_dashboard.store.consents import (
+    ConsentChange,
+    consent_history,
+    consent_state,
+    set_consent,
+)
 from geo_dashboard.store.cycles import (
     CycleState,
     StartedCycle,
@@ -33,6 +40,12 @@ from geo_dashboard.store.engine import (
 )
 from geo_dashboard.store.errors import CycleNotFoundError, StoreError, StoreInputError
 from geo_dashboard.store.export import export_config
+from geo_dashboard.store.farm_data import (
+    FarmDataImportRecord,
+    farm_data,
+    import_farm_data,
+    list_farm_imports,
+)
 from geo_dashboard.store.gaps import GapEntry, gaps_for_kpi, list_gaps, set_gap
 from geo_dashboard.store.reflections import (
     MapViewSpec,
@@ -52,9 +65,11 @@ from geo_dashboard.store.versions import (
 __all__ = [
     "DB_ENV",
     "BuildRecord",
+    "ConsentChange",
     "CycleDiff",
     "CycleNotFoundError",
     "CycleState",
+    "FarmDataImportRecord",
     "GapEntry",
     "KpiDelta",
     "LayerChange",
@@ -67,12 +82,17 @@ __all__ = [
     "add_kpi",
     "add_reflection",
     "close_cycle",
+    "consent_history",
+    "consent_state",
     "cycle_state",
     "cycle_version",
     "diff_cycles",
     "export_config",
+    "farm_data",
     "find_cycle",
     "gaps_for_kpi",
+    "import_farm_data",
+    "list_farm_imports",
     "kpi_history",
     "kpi_states",
     "list_cycles",
@@ -83,6 +103,7 @@ __all__ = [
     "retire_kpi",
     "retire_target",
     "set_baseline",
+    "set_consent",
     "set_gap",
     "set_target",
     "start_cycle",

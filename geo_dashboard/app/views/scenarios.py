@@ -8,23 +8,20 @@ Texts come from ``data/messages_scenarios.yaml``.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 from streamlit_folium import st_folium
 
 from geo_dashboard.app import common
-from geo_dashboard.catalog import load_catalog
-from geo_dashboard.config import load_area_config
 from geo_dashboard.errors import GeoDashboardError
 from geo_dashboard.i18n import format_number
 from geo_dashboard.measures import tables
 from geo_dashboard.measures.diffmap import difference_map
-from geo_dashboard.measures.engine import NO_MEASURE, ScenarioEngine
+from geo_dashboard.measures.engine import NO_MEASURE
 from geo_dashboard.measures.library import VARIANTS
-from geo_dashboard.measures.loader import load_measure_library
 from geo_dashboard.measures.optimiser import (
     OptimiserOptions,
     greedy_plan,
@@ -45,6 +42,7 @@ from geo_dashboard.measures.store import (
     save_scenario,
 )
 from geo_dashboard.measures.texts import scenario_text
+from geo_dashboard.privacy import OTHER_FARMS
 
 st.session_state.setdefault("scenario_steps", [])
 st.session_state.setdefault("scenario_result_version", 0)
@@ -67,31 +65,26 @@ def s(key: str, **params: object) -> str:
     return scenario_text(key, language, **params)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def scenario_engine(
-    layers: str, configs: str, builds: str, area_id: str, folder: str
-) -> ScenarioEngine:
-    """Return the scenario engine of a build; ``folder`` is the cache key."""
-    output = common.load_build(builds, area_id, folder)
-    kpi_library = common.kpi_library()
-    config = load_area_config(
-        Path(configs), area_id, load_catalog(Path(layers)), kpi_library
-    )
-    library = load_measure_library(area_id, Path(configs))
-    return ScenarioEngine(output.parcels, library, config, kpi_library, output.nature)
-
-
+# The engine works on the viewer's build: farm ids of farms the viewer may
+# not see are pooled, so per-farm results never name them.
 try:
-    engine = scenario_engine(
-        str(context.paths.layers),
-        str(context.paths.configs),
-        str(context.paths.builds),
-        build.area_id,
-        str(build.folder),
-    )
+    engine = common.scenario_engine(context)
 except GeoDashboardError as err:
     st.error(str(err))
     st.stop()
+disclosure = context.disclosure
+assert disclosure is not None
+
+
+def visible_farm_effects(farms: pd.DataFrame) -> pd.DataFrame:
+    """Return the farm effects of visible farms, with other farms as one row."""
+    shown = farms[
+        farms["farm_id"].isin(disclosure.visible_farms)
+        | (farms["farm_id"] == OTHER_FARMS)
+    ].copy()
+    label = common.t("farms.other_farms")
+    shown["farm_id"] = shown["farm_id"].replace(OTHER_FARMS, label)
+    return shown
 
 
 def kpi_name(kpi_id: str) -> str:
@@ -268,7 +261,9 @@ with build_tab:
         )
         st.subheader(s("scenarios.farm_effects"))
         st.dataframe(
-            tables.farm_table(engine, language, result.farm_effects),
+            tables.farm_table(
+                engine, language, visible_farm_effects(result.farm_effects)
+            ),
             hide_index=True,
             width="stretch",
         )
