@@ -26,6 +26,7 @@ from geo_dashboard.output import (
 )
 from geo_dashboard.paths import ProjectPaths
 from geo_dashboard.store import record_build
+from geo_dashboard.store.targets import apply_store_targets
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ def build_area(
     step("config")
     catalog = load_catalog(paths.layers)
     library = load_kpi_library()
-    config = load_area_config(paths.configs, area_id, catalog, library)
+    config = apply_store_targets(
+        load_area_config(paths.configs, area_id, catalog, library), paths
+    )
     logger.info("building area %s from %s", area_id, config.path)
 
     context = LayerContext(config=config, catalog=catalog)

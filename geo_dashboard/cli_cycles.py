@@ -412,6 +412,8 @@ def export_config(
     if out is None:
         sys.stdout.write(text)
         return
+    if out.is_dir():
+        _fail(ValueError(f"target {str(out)!r} is a folder; give a file name, e.g. {out / (area + '.yaml')}"))
     out.write_text(text, encoding="utf-8")
     error_console.print(f"Wrote {out}")
 

@@ -17,7 +17,7 @@ from geo_dashboard._yaml import load_model
 from geo_dashboard.catalog import Catalog
 from geo_dashboard.errors import ConfigError, UnknownIdError
 from geo_dashboard.expressions import formula_columns
-from geo_dashboard.kpis import KpiLibrary, LocalisedText
+from geo_dashboard.kpis import KpiLibrary, LocalisedText, value_range_problem
 from geo_dashboard.roles import (
     FIELD_INPUTS,
     KPI_INPUTS,
@@ -278,3 +278,13 @@ def _cross_check(
                 f"area config {path}: kpis.{index}.id: KPI {area_kpi.id!r} is "
                 f"not defined. Known KPIs: {', '.join(library.ids)}."
             )
+        kpi = library.get(area_kpi.id)
+        points = [("baseline", area_kpi.baseline), ("target", area_kpi.target)]
+        points += [(f"interim.{i}", point) for i, point in enumerate(area_kpi.interim)]
+        for key, point in points:
+            problem = value_range_problem(kpi, point.value)
+            if problem:
+                raise ConfigError(
+                    f"area config {path}: kpis.{index}.{key}.value ({area_kpi.id}): "
+                    f"{problem}. Set a possible value."
+                )

@@ -31,7 +31,13 @@ import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from geo_dashboard.i18n import format_number, translate_unit, translate_value  # noqa: E402
+from geo_dashboard.i18n import (  # noqa: E402
+    format_number,
+    has_message,
+    translate,
+    translate_unit,
+    translate_value,
+)
 from geo_dashboard.kpis import KpiLibrary, load_kpi_library, row_values  # noqa: E402
 from geo_dashboard.config import PrivacyRules  # noqa: E402
 from geo_dashboard.output import BuildOutput  # noqa: E402
@@ -82,6 +88,10 @@ _TABLE_HEADERS = {
 def _atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it on success."""
     target = Path(target)
+    if target.is_dir() or not target.name:
+        raise ValueError(
+            f"export target {str(target)!r} is a folder; give a file name, e.g. {target / 'kpis.csv'}"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=target.suffix)
     os.close(handle)
@@ -194,7 +204,7 @@ def draw_map(figure: Figure, axes, output: BuildOutput, kpi_id: str, language: L
         frame.plot(
             ax=axes, column="value", cmap="viridis", legend=True, linewidth=0,
             missing_kwds={"color": "lightgrey", "label": "geen gegevens" if language == "nl" else "no data"},
-            legend_kwds={"label": f"{kpi.name.get(language)} ({unit})", "shrink": 0.6},
+            legend_kwds={"label": f"{_map_label(kpi, language)} ({unit})", "shrink": 0.6},
         )
     elif kpi.category and kpi.category in parcels:
         labels = parcels[kpi.category].map(
@@ -216,6 +226,12 @@ def draw_map(figure: Figure, axes, output: BuildOutput, kpi_id: str, language: L
     axes.set_aspect("equal")
     axes.set_axis_off()
     axes.set_title(kpi.name.get(language), fontsize=10)
+
+
+def _map_label(kpi, language: Language) -> str:
+    # A KPI mapped through one column is labelled after that column, in its unit.
+    key = f"map.column.{kpi.map_column}"
+    return translate(key, language) if kpi.map_column and has_message(key) else kpi.name.get(language)
 
 
 def _gap_text(name: str, language: Language) -> str:

@@ -134,6 +134,23 @@ class KpiLibrary(RootModel[list[KpiDefinition]]):
         )
 
 
+# Units whose values cannot be negative, and the upper bound where one exists.
+_BOUNDED_UNITS: dict[str, float] = {"%": 100.0}
+_NON_NEGATIVE_UNITS = {"%", "ha", "km", "index", "µg/m³", "mol N/ha/jr", "t CO2-eq/jr"}
+
+
+def value_range_problem(kpi: KpiDefinition, value: float | None) -> str | None:
+    """Return why ``value`` is impossible for ``kpi`` (e.g. 150 %), or None if it fits."""
+    if value is None:
+        return None
+    if kpi.unit in _NON_NEGATIVE_UNITS and value < 0:
+        return f"{value:g} {kpi.unit} is negative; KPI {kpi.id!r} cannot be below 0"
+    upper = _BOUNDED_UNITS.get(kpi.unit)
+    if upper is not None and value > upper:
+        return f"{value:g} {kpi.unit} is above {upper:g}; KPI {kpi.id!r} is a share"
+    return None
+
+
 def load_kpi_library(path: Path | None = None) -> KpiLibrary:
     """Read the KPI definitions (the packaged ``kpis.yaml`` by default)."""
     return load_model(KpiLibrary, path or package_data("kpis.yaml"), "KPI file")

@@ -123,6 +123,9 @@ def _prune(area_dir: Path, keep: str) -> None:
 
 def current_build_folder(builds_dir: Path, area_id: str) -> Path:
     """Return the folder of the area's current build, or raise if none exists."""
+    from geo_dashboard.config import area_config_path
+
+    area_config_path(Path("."), area_id)  # rejects ids that are not plain names
     link = Path(builds_dir) / area_id / CURRENT
     if not link.exists():
         raise BuildNotFoundError(

@@ -39,6 +39,7 @@ from geo_dashboard.paths import ProjectPaths
 from geo_dashboard.store import (
     CycleState,
     Store,
+    StoreInputError,
     cycle_state,
     diff_cycles,
     find_cycle,
@@ -160,9 +161,14 @@ def write_report(
     page = render_report(store, paths, area_id, cycle, language)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        raise StoreInputError(f"report target {str(out)!r} is a folder; give a file name.")
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    partial.write_text(page, encoding="utf-8")
-    os.replace(partial, out)
+    try:
+        partial.write_text(page, encoding="utf-8")
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
     logger.info("wrote the report of cycle %s of %s to %s", cycle, area_id, out)
     return out
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo_dashboard.config import AreaKpi, ValuePoint
-from geo_dashboard.kpis import load_kpi_library
+from geo_dashboard.kpis import load_kpi_library, value_range_problem
 from geo_dashboard.store._common import (
     lock_area,
     require_author,
@@ -145,6 +145,12 @@ def add_version(
         raise StoreInputError(
             f"invalid {change} for KPI {kpi_id!r}: {details}"
         ) from err
+    library = load_kpi_library()
+    if kpi_id in library.ids:
+        for key in ("baseline_value", "target_value"):
+            problem = value_range_problem(library.get(kpi_id), state[key])
+            if problem:
+                raise StoreInputError(f"invalid {change} for KPI {kpi_id!r}: {problem}")
 
     row = KpiVersion(
         area_id=area.area_id,
