@@ -127,11 +127,12 @@ def kpis(
 def validate(
     area: str = typer.Argument(..., help="Area id: the name of a file in area_configs/."),
 ) -> None:
-    """Check an area config against the catalogue and the KPI definitions."""
+    """Check an area config, its catalogue entries, KPI definitions and layer files."""
     paths = ProjectPaths.from_env()
     try:
         catalog = load_catalog(paths.layers)
         config = load_area_config(paths.configs, area, catalog, load_kpi_library())
+        _check_layer_files(catalog, config)
     except GeoDashboardError as err:
         _fail(err)
     gaps = ", ".join(config.data_gaps) or "none"
@@ -186,6 +187,19 @@ def export(
     except (GeoDashboardError, ValueError) as err:
         _fail(err)
     console.print(f"Wrote {path}")
+
+
+def _check_layer_files(catalog, config) -> None:
+    """Open every layer of the area once, so that validate finds unreadable files."""
+    from geo_dashboard.layer_io import check_raster, check_vector_file
+
+    refs = [config.boundary.layer] + [config.layer_ref(role).layer for role in config.layers]
+    for layer_id in dict.fromkeys(refs):
+        entry = catalog.layer(layer_id)
+        if entry.kind == "raster":
+            check_raster(catalog, entry)
+        else:
+            check_vector_file(catalog, entry)
 
 
 def _print_kpis(table: pd.DataFrame, area: str) -> None:

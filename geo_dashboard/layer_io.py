@@ -143,6 +143,19 @@ def _unreadable(entry: LayerEntry, path: Path, err: Exception) -> LayerReadError
     )
 
 
+def check_vector_file(catalog: Catalog, entry: LayerEntry) -> None:
+    """Open a vector layer's metadata to check that the file and layer are readable,
+    its CRS matches the catalogue, and it is within the feature limit."""
+    path = layer_path(catalog, entry)
+    _check_feature_count(entry, path)
+    info = pyogrio.read_info(path, layer=entry.layer)
+    if info["crs"] and not CRS.from_user_input(info["crs"]).equals(_declared_crs(entry)):
+        raise LayerError(
+            f"layer {entry.id!r}: {path} is in {info['crs']} but the catalogue says "
+            f"{entry.crs}. Correct the catalogue entry or reproject the file."
+        )
+
+
 def max_features() -> int:
     """Return the feature limit, from ``GEO_DASHBOARD_MAX_FEATURES`` if set."""
     value = os.environ.get("GEO_DASHBOARD_MAX_FEATURES")

@@ -80,3 +80,18 @@ def test_export_unknown_format(sandbox: ProjectPaths, tmp_path) -> None:
     )
     assert result.exit_code == 2
     assert "export format 'doc' is not supported" in result.output
+
+
+def test_validate_finds_unreadable_layer(sandbox: ProjectPaths) -> None:
+    path = sandbox.layers / "noordoostpolder" / "natura2000.gpkg"
+    path.write_bytes(path.read_bytes()[:5000])
+    result = runner.invoke(app, ["validate", "noordoostpolder"], env=_env(sandbox))
+    assert result.exit_code == 2
+    assert "layer 'nop_natura2000': cannot read" in result.output
+
+
+def test_validate_finds_missing_layer(sandbox: ProjectPaths) -> None:
+    (sandbox.layers / "noordoostpolder" / "nh3_concentratie_2023_1km.tif").unlink()
+    result = runner.invoke(app, ["validate", "noordoostpolder"], env=_env(sandbox))
+    assert result.exit_code == 2
+    assert "nh3_concentratie_2023_1km.tif not found" in result.output

@@ -36,6 +36,7 @@ from geo_dashboard.store import (
     kpi_states,
     list_cycles,
     list_gaps,
+    list_reflections,
     open_store,
     set_gap,
     set_target,
@@ -72,7 +73,7 @@ try:
     store = _store(store_url(context.paths))
     cycles = list_cycles(store, area_id)
 except StoreError as err:
-    st.error(str(err))
+    st.error(common.escape_markdown(str(err)))
     st.stop()
 
 st.title(t("cycles.title"))
@@ -114,7 +115,7 @@ second = right.selectbox(
 try:
     diff = diff_cycles(store, area_id, first, second)
 except StoreError as err:
-    st.error(str(err))
+    st.error(common.escape_markdown(str(err)))
     st.stop()
 
 counts = st.columns(4)
@@ -158,6 +159,30 @@ for state in states:
         progress_chart(data, name, unit, language), width="stretch"
     )
     chart_count += 1
+
+# --- Reflections -----------------------------------------------------------------
+st.subheader(t("cycles.reflections"))
+reflections = list_reflections(store, area_id)
+if reflections:
+    st.dataframe(
+        [
+            {
+                t("cycles.reflections.cycle"): row.cycle.version,
+                t("cycles.reflections.kind"): t(f"cycles.reflection.{row.kind}"),
+                t("cycles.reflections.text"): row.text,
+                t("cycles.reflections.kpi"): (
+                    kpi_name(library, row.kpi_id, language) if row.kpi_id else ""
+                ),
+                t("cycles.column.by"): row.created_by,
+                t("cycles.reflections.when"): row.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for row in reversed(reflections)
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.caption(t("cycles.reflections.none"))
 
 # --- Data-gap register -----------------------------------------------------------
 st.subheader(t("cycles.gaps"), anchor="data-gaps")
@@ -276,7 +301,7 @@ with reflect_tab, st.form("cycles_reflection", clear_on_submit=True):
                 map_view=view,
             )
         except StoreError as err:
-            st.error(str(err))
+            st.error(common.escape_markdown(str(err)))
         else:
             _done("cycles.saved.reflection")
 
@@ -326,7 +351,7 @@ with target_tab, st.form("cycles_target"):
                 basis=basis,
             )
         except StoreError as err:
-            st.error(str(err))
+            st.error(common.escape_markdown(str(err)))
         else:
             _done("cycles.saved.target")
 
@@ -377,7 +402,7 @@ with gap_tab, st.form("cycles_gap", clear_on_submit=True):
                 status=status,
             )
         except StoreError as err:
-            st.error(str(err))
+            st.error(common.escape_markdown(str(err)))
         else:
             _done("cycles.saved.gap")
 
@@ -388,7 +413,7 @@ with cycle_tab:
             try:
                 started = start_cycle(store, area_id, name, author)
             except StoreError as err:
-                st.error(str(err))
+                st.error(common.escape_markdown(str(err)))
             else:
                 _done("cycles.saved.started", cycle=started.cycle.version)
     if any(cycle.status == "open" for cycle in cycles):
@@ -396,6 +421,6 @@ with cycle_tab:
             try:
                 closed = close_cycle(store, area_id, author)
             except StoreError as err:
-                st.error(str(err))
+                st.error(common.escape_markdown(str(err)))
             else:
                 _done("cycles.saved.closed", cycle=closed.version)

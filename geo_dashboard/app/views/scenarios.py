@@ -70,7 +70,7 @@ def s(key: str, **params: object) -> str:
 try:
     engine = common.scenario_engine(context)
 except GeoDashboardError as err:
-    st.error(str(err))
+    st.error(common.escape_markdown(str(err)))
     st.stop()
 disclosure = context.disclosure
 assert disclosure is not None
@@ -121,10 +121,10 @@ def add_step(step: dict) -> None:
         after = candidate.assignment(engine)
     except ValidationError as err:
         messages = [item["msg"].removeprefix("Value error, ") for item in err.errors()]
-        st.error("; ".join(messages))
+        st.error(common.escape_markdown("; ".join(messages)))
         return
     except GeoDashboardError as err:
-        st.error(str(err))
+        st.error(common.escape_markdown(str(err)))
         return
     if step["measure"] is not None and not (after != before).any():
         st.warning(
@@ -220,7 +220,7 @@ with build_tab:
         assignment = scenario.assignment(engine)
         result = engine.evaluate(assignment, scenario.planning_years)
     except GeoDashboardError as err:
-        st.error(str(err))
+        st.error(common.escape_markdown(str(err)))
         st.stop()
     st.session_state["scenario_assignment"] = assignment
 
@@ -369,7 +369,7 @@ with compare_tab:
                 ]
                 st.rerun()
         except GeoDashboardError as err:
-            st.error(str(err))
+            st.error(common.escape_markdown(str(err)))
 
 # --- Goals, KPIs and measures -------------------------------------------------
 with relations_tab:
