@@ -122,3 +122,21 @@ def test_gap_computes_once_layer_added(sandbox: ProjectPaths) -> None:
     assert kpis.loc["farmland_in_nnn", "status"] != "gap"
     assert 0 < kpis.loc["farmland_in_nnn", "value"] <= output.parcels["area_ha"].sum() + 1e-6
     assert output.parcels["nnn_share"].between(0, 1).all()
+
+
+def test_filled_gap_resolved_in_register(sandbox: ProjectPaths) -> None:
+    from geo_dashboard.store import list_gaps, open_store, store_url
+
+    build_area(PILOT, sandbox)
+
+    def add_nnn(config: dict) -> None:
+        config["layers"]["nnn"] = "nop_gemeenten"
+        del config["data_gaps"]["nnn"]
+
+    edit_config(sandbox, PILOT, add_nnn)
+    build_area(PILOT, sandbox)
+    with open_store(store_url(sandbox)) as store:
+        gaps = {gap.subject: gap for gap in list_gaps(store, PILOT)}
+    assert gaps["nnn"].status == "resolved"
+    assert "nop_gemeenten" in (gaps["nnn"].note or "")
+    assert gaps["peat_soil"].status == "open"

@@ -17,7 +17,7 @@ from geo_dashboard.paths import ProjectPaths
 from geo_dashboard.store._common import latest_cycle, lock_or_create_area, open_cycle
 from geo_dashboard.store.cycles import SKETCH_NAME, create_cycle, freeze_snapshot
 from geo_dashboard.store.engine import open_store
-from geo_dashboard.store.gaps import seed_gaps
+from geo_dashboard.store.gaps import list_gaps, seed_gaps, set_gap
 from geo_dashboard.store.models import Build, BuildLayer, BuildValue, utc_now
 from geo_dashboard.store.versions import (
     latest_versions,
@@ -82,8 +82,10 @@ def record_build(
         load_catalog(paths.layers),
         load_kpi_library(),
     )
-    with open_store(url, paths) as store, store.write() as session:
-        record = _record(session, config, build_output)
+    with open_store(url, paths) as store:
+        with store.write() as session:
+            record = _record(session, config, build_output)
+        _resolve_filled_gaps(store, config)
     logger.info(
         "recorded build %s of %s in cycle %d",
         record.build_id,
@@ -91,6 +93,19 @@ def record_build(
         record.cycle_number,
     )
     return record
+
+
+def _resolve_filled_gaps(store, config: AreaConfig) -> None:
+    """Mark layer gaps resolved once the area config names a layer for the role."""
+    for gap in list_gaps(store, config.id):
+        filled = gap.subject_kind == "layer" and gap.subject in config.layers
+        if filled and gap.status not in ("resolved", "dropped"):
+            ref = config.layer_ref(gap.subject)
+            set_gap(
+                store, config.id, "layer", gap.subject, by=CONFIG_AUTHOR,
+                status="resolved",
+                note=f"layer {ref.layer if ref else ''} added to the area config",
+            )
 
 
 def _record(session: Session, config: AreaConfig, output: BuildOutput) -> BuildRecord:
