@@ -21,7 +21,6 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-import geopandas as gpd
 import matplotlib
 
 matplotlib.use("Agg")  # headless rendering: exports run on servers and in CI

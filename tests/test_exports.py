@@ -6,6 +6,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from geo_dashboard.errors import UnknownIdError
 from geo_dashboard.exports import EXPORT_FORMATS, export
 from geo_dashboard.output import BuildOutput
 
@@ -63,7 +64,7 @@ def test_unknown_format_rejected(pilot_build: BuildOutput, tmp_path) -> None:
 
 
 def test_failed_export_leaves_no_file(pilot_build: BuildOutput, tmp_path) -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(UnknownIdError, match=r"KPI 'no_such_kpi' is not defined"):
         export(pilot_build, "png", tmp_path / "kaart.png", kpi_id="no_such_kpi")
     assert list(tmp_path.iterdir()) == []
 

@@ -12,7 +12,7 @@ from geo_dashboard.farms import (
     illustrative_register,
     read_register,
 )
-from geo_dashboard.kpis import aggregate, load_kpi_library
+from geo_dashboard.kpis import load_kpi_library
 from geo_dashboard.output import BuildOutput
 from geo_dashboard.errors import LayerError
 from tests.conftest import REPO
