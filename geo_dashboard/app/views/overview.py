@@ -51,6 +51,9 @@ def _show_card(card: KpiCard) -> None:
             labels = [translate_value("role", r, language) for r in card.missing_roles]
             roles = ", ".join(labels) or "?"
             st.caption(t("overview.gap_roles", roles=escape_markdown(roles)))
+            st.page_link(
+                "views/cycles.py", label=t("overview.gap_register_link"), icon="📋"
+            )
         elif card.progress_bar is not None and card.progress is not None:
             percent = format_number(100 * card.progress, language, 0)
             st.progress(card.progress_bar, text=t("overview.progress", percent=percent))
@@ -96,6 +99,7 @@ if gaps:
         hide_index=True,
         width="stretch",
     )
+    st.page_link("views/cycles.py", label=t("overview.gap_register_link"), icon="📋")
 else:
     st.success(t("overview.no_gaps"))
 
