@@ -73,6 +73,11 @@ BASEMAP_URL = (
 )
 BASEMAP_ATTRIBUTION = "Kaartgegevens &copy; Kadaster (BRT Achtergrondkaart, CC BY 4.0)"
 NH3_UNIT = "µg/m³"
+# Background of a map whose base-map tiles cannot be loaded.
+PLAIN_BACKGROUND = "#f4f3ee"
+# Tiles that may fail in a row, after some have loaded, before the base map
+# is given up. A failure before any tile has loaded gives it up at once.
+BASEMAP_MAX_FAILURES = 6
 
 MapMode = Literal["parcels", "nature", "category", "gap"]
 
@@ -305,6 +310,102 @@ class Legend(folium.MacroElement):
         super().__init__()
         self._name = "Legend"
         self.html = legend_html
+
+
+class BasemapFallback(folium.MacroElement):
+    """Swap a failing tile layer for a plain background and a notice.
+
+    Leaflet fires ``tileerror`` for every tile that cannot be loaded. The
+    script gives the base map up when a tile fails before any tile has
+    loaded (the server is unreachable), or when ``max_failures`` tiles fail
+    in a row. It then removes the tile layer, colours the map background
+    plain and adds a notice control. The data layers are not touched. The
+    notice is set with ``textContent``, so its text is never parsed as HTML.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var tiles = {{ this.tiles.get_name() }};
+            var loaded = 0;
+            var failedInRow = 0;
+            var switched = false;
+            tiles.on("tileload", function () {
+                loaded += 1;
+                failedInRow = 0;
+            });
+            tiles.on("tileerror", function () {
+                failedInRow += 1;
+                if (switched) {
+                    return;
+                }
+                if (loaded > 0 && failedInRow < {{ this.max_failures }}) {
+                    return;
+                }
+                switched = true;
+                map.removeLayer(tiles);
+                map.getContainer().style.background = {{ this.background | tojson }};
+                var notice = L.control({position: "topleft"});
+                notice.onAdd = function () {
+                    var div = L.DomUtil.create("div", "geo-dashboard-basemap-notice");
+                    div.setAttribute("role", "status");
+                    div.style.cssText = {{ this.style | tojson }};
+                    div.textContent = {{ this.text | tojson }};
+                    return div;
+                };
+                notice.addTo(map);
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        tiles: folium.TileLayer,
+        text: str,
+        background: str = PLAIN_BACKGROUND,
+        max_failures: int = BASEMAP_MAX_FAILURES,
+    ) -> None:
+        super().__init__()
+        self._name = "BasemapFallback"
+        self.tiles = tiles
+        self.text = text
+        self.background = background
+        self.max_failures = int(max_failures)
+        self.style = (
+            "background:#fff;padding:4px 8px;border-radius:4px;"
+            "box-shadow:0 0 4px rgba(0,0,0,.4);font:12px/1.4 sans-serif;"
+            "max-width:220px"
+        )
+
+
+def add_basemap(folium_map: folium.Map, name: str, language: str) -> folium.TileLayer:
+    """Add the grey BRT base map, which falls back to a plain background offline.
+
+    Parameters
+    ----------
+    folium_map
+        The map to add the tile layer to.
+    name
+        Name of the base map in the layer control.
+    language
+        ``"nl"`` or ``"en"`` for the notice shown when the tiles fail.
+
+    Returns
+    -------
+    folium.TileLayer
+        The tile layer; a :class:`BasemapFallback` watches it.
+    """
+    tiles = folium.TileLayer(
+        BASEMAP_URL, attr=BASEMAP_ATTRIBUTION, name=name, max_zoom=19
+    )
+    tiles.add_to(folium_map)
+    notice = translate("map.basemap_unavailable", language)
+    BasemapFallback(tiles, notice).add_to(folium_map)
+    return tiles
 
 
 def _swatch(color: str, label: str, line: str | None = None) -> str:
@@ -584,6 +685,8 @@ def build_map(
         map fits the area boundary.
     basemap
         Whether to show the grey BRT base map of the Kadaster (PDOK tiles).
+        When its tiles cannot be loaded, the browser shows the layers on a
+        plain background with a notice (see :class:`BasemapFallback`).
 
     Returns
     -------
@@ -629,12 +732,7 @@ def build_map(
         css for css in folium.Map.default_css if css[0] == "leaflet_css"
     ]
     if basemap:
-        folium.TileLayer(
-            BASEMAP_URL,
-            attr=BASEMAP_ATTRIBUTION,
-            name=translate("map.layer.basemap", language),
-            max_zoom=19,
-        ).add_to(folium_map)
+        add_basemap(folium_map, translate("map.layer.basemap", language), language)
 
     # Layers from bottom to top: parcels, Natura 2000, boundary, NH3 grid.
     if not display["parcels"].empty:

@@ -2,8 +2,8 @@
 
 Every file is written from the viewer's
 :class:`~geo_dashboard.privacy.Disclosure` of this run through
-:func:`geo_dashboard.exports.export_disclosed`, so a file holds exactly what
-the pages show this viewer. Files are made only when their button is
+:func:`geo_dashboard.exports.export_disclosed`, so a file contains exactly
+what the pages show this viewer. Files are made only when their button is
 clicked: Streamlit calls the button's ``data`` function on a worker thread.
 Texts come from ``data/messages_export.yaml``.
 """
@@ -50,7 +50,7 @@ COST_ROW = "cost_eur_yr"
 @st.cache_resource(show_spinner=False)
 def _render_lock() -> threading.Lock:
     # The PNG and PDF writers draw with pyplot, whose current figure is global
-    # to the process; two downloads at once must not draw into each other.
+    # to the process. The lock keeps two downloads from drawing into each other.
     return threading.Lock()
 
 
@@ -61,6 +61,8 @@ assert build is not None and disclosure is not None
 language = context.language
 library = common.kpi_library()
 area_id = build.area_id
+# Taken here, because the download functions run outside the script run.
+render_lock = _render_lock()
 
 
 def _file_maker(
@@ -72,14 +74,14 @@ def _file_maker(
         with tempfile.TemporaryDirectory(prefix="geo-dashboard-export-") as folder:
             target = Path(folder) / file_name
             try:
-                with _render_lock():
+                with render_lock:
                     export_disclosed(disclosure, fmt, target, kpi_id, language)
-            except (GeoDashboardError, OSError, ValueError):
-                # Streamlit reports only that the file failed; the cause goes
-                # to the server log with the area, format and viewer role.
-                logger.exception(
-                    "export %s of area %s for a %s viewer failed",
-                    fmt, area_id, disclosure.viewer.role,
+            except (GeoDashboardError, OSError, ValueError) as err:
+                # The browser only learns that the file failed. Streamlit logs
+                # the traceback, and this line adds the area, format and role.
+                logger.error(
+                    "export %s of area %s for a %s viewer failed: %s",
+                    fmt, area_id, disclosure.viewer.role, err,
                 )  # fmt: skip
                 raise
             logger.info(
@@ -136,13 +138,12 @@ def comparison_table(engine: ScenarioEngine, scenarios: list[Scenario]) -> pd.Da
     for scenario in scenarios:
         ranges = compared[f"{scenario.name} (range)"]
         table[scenario.name] = compared[scenario.name]
+        # A range is a (low, high) tuple, or None where the KPI has no value.
         table[f"{scenario.name} (min)"] = [
-            None if pair is None or not isinstance(pair, tuple) else min(pair)
-            for pair in ranges
+            min(pair) if isinstance(pair, tuple) else None for pair in ranges
         ]
         table[f"{scenario.name} (max)"] = [
-            None if pair is None or not isinstance(pair, tuple) else max(pair)
-            for pair in ranges
+            max(pair) if isinstance(pair, tuple) else None for pair in ranges
         ]
     return table
 
@@ -245,14 +246,15 @@ with st.container(border=True):
             scenarios = [
                 load_scenario(context.paths.builds, area_id, slug) for slug in saved
             ]
-            # The engine sees the viewer's build, as on the scenario page.
+            # The engine uses the viewer's build, as on the scenario page.
             engine = common.scenario_engine(context)
             # Resolving the steps here rejects a scenario whose parcels are
-            # gone after a rebuild, with a message on the page; the costly
-            # evaluation waits for the click.
+            # gone after a rebuild, with a message on the page. The costly
+            # evaluation runs only when the button is clicked.
             for scenario in scenarios:
                 scenario.assignment(engine)
         except GeoDashboardError as err:
+            logger.warning("saved scenarios of area %s not exported: %s", area_id, err)
             st.error(t("export.scenarios.failed", error=escape_markdown(str(err))))
         else:
             count = format_number(len(scenarios), language, 0)
