@@ -1,4 +1,4 @@
-"""Command line: ``geo-dashboard build|serve|validate|areas|kpis``."""
+"""Command line: ``geo-dashboard build|serve|validate|areas|kpis|new-area|...``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from rich.table import Table
 
 from geo_dashboard.build import BUILD_STEPS, build_area
 from geo_dashboard.catalog import load_catalog
+from geo_dashboard.cli_areas import add_layer_command, new_area_command
 from geo_dashboard.cli_cycles import cycle_app, export_config, report
 from geo_dashboard.cli_farms import farms_app, users_app
 from geo_dashboard.config import list_areas, load_area_config
@@ -43,6 +44,8 @@ app.add_typer(farms_app, name="farms", help="Farm register, farm data import and
 app.add_typer(users_app, name="users", help="Dashboard users, roles and passwords.")
 app.command("export-config")(export_config)
 app.command("report")(report)
+app.command("new-area")(new_area_command)
+app.command("add-layer")(add_layer_command)
 
 
 @app.callback()
