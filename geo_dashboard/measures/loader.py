@@ -4,11 +4,16 @@ The shared library is ``data/measures.yaml`` in the package. An area can
 override or extend it with ``area_configs/measures/<area>.yaml``: entries with
 an id that is already in the shared library replace that entry whole, new ids
 are added, and ids listed under ``disabled`` are removed.
+
+:func:`add_measures` adds measures from elsewhere, such as the accepted
+proposals of an area (see :mod:`geo_dashboard.measures.proposals`), to a
+loaded library with the same checks.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,7 @@ from geo_dashboard.measures.library import (
     FIXED_COLUMNS,
     PARCEL_COLUMNS,
     Effect,
+    Measure,
     MeasureLibrary,
     ScenarioAttribute,
 )
@@ -77,6 +83,41 @@ def load_measure_library(
     library.path = shown
     _cross_check(library, shown)
     return library
+
+
+def add_measures(
+    library: MeasureLibrary, measures: Sequence[Measure], origin: str
+) -> MeasureLibrary:
+    """Return a copy of ``library`` with ``measures`` added after its own.
+
+    Parameters
+    ----------
+    library
+        A loaded library; it is not changed.
+    measures
+        Measures to add, such as an area's accepted proposals.
+    origin
+        Where the measures come from, for error messages.
+
+    Raises
+    ------
+    ConfigError
+        If a measure id is already in ``library`` or given twice, or a
+        measure fails the checks of :func:`load_measure_library`.
+    """
+    known = set(library.ids)
+    for measure in measures:
+        if measure.id in known:
+            shown = library.path or "the measure library"
+            raise ConfigError(
+                f"{origin}: measure id {measure.id!r} is already in {shown}. "
+                f"Disable one of them: list {measure.id!r} under disabled: in "
+                "the area's measure overrides, or give the other measure a new id."
+            )
+        known.add(measure.id)
+    merged = library.model_copy(update={"measures": [*library.measures, *measures]})
+    _cross_check(merged, Path(origin))
+    return merged
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:

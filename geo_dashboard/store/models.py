@@ -341,3 +341,65 @@ class DataGapVersion(Base):
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     gap: Mapped[DataGap] = relationship(back_populates="versions")
+
+
+PROPOSAL_STATUSES = ("proposed", "accepted", "rejected")
+# An open proposal has no decision; a decided one has who, when and why, and
+# a measure id exactly when accepted. Every operand is checked for NULL,
+# because a CHECK that evaluates to NULL passes.
+PROPOSAL_DECISION_CHECK = (
+    "(status = 'proposed' AND decided_by IS NULL AND decided_at IS NULL "
+    "AND measure_id IS NULL AND measure IS NULL) OR "
+    "(status = 'rejected' AND decided_by IS NOT NULL "
+    "AND length(trim(decided_by)) > 0 AND decided_at IS NOT NULL "
+    "AND rationale IS NOT NULL AND length(trim(rationale)) > 0 "
+    "AND measure_id IS NULL AND measure IS NULL) OR "
+    "(status = 'accepted' AND decided_by IS NOT NULL "
+    "AND length(trim(decided_by)) > 0 AND decided_at IS NOT NULL "
+    "AND rationale IS NOT NULL AND length(trim(rationale)) > 0 "
+    "AND measure_id IS NOT NULL AND measure IS NOT NULL)"
+)
+
+
+class MeasureProposal(Base):
+    """A measure proposed by an area participant, and the coordinator's decision.
+
+    The proposal fields hold the data of
+    :class:`geo_dashboard.measures.proposals.ProposalContent` as written. A
+    decision sets ``status`` once, with who, when and why. An accepted
+    proposal keeps the library measure it became in ``measure`` (JSON of
+    :class:`geo_dashboard.measures.library.Measure`) under ``measure_id``,
+    unique within the area. Rows are never deleted.
+    """
+
+    __tablename__ = "measure_proposals"
+    __table_args__ = (
+        UniqueConstraint("area_id", "measure_id"),
+        CheckConstraint(_in("status", PROPOSAL_STATUSES), name="status"),
+        CheckConstraint("length(trim(title)) > 0", name="title"),
+        CheckConstraint("length(trim(proposed_by)) > 0", name="proposed_by"),
+        CheckConstraint(
+            PROPOSAL_DECISION_CHECK,
+            name="decision",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_id: Mapped[str] = mapped_column(ForeignKey("areas.area_id"), index=True)
+    proposed_by: Mapped[str] = mapped_column(String(120))
+    account: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    applies: Mapped[dict[str, Any]] = mapped_column(JSON)
+    effects: Mapped[dict[str, Any]] = mapped_column(JSON)
+    annual_cost: Mapped[dict[str, Any]] = mapped_column(JSON)
+    one_off_cost: Mapped[dict[str, Any]] = mapped_column(JSON)
+    farm_operations: Mapped[str] = mapped_column(Text)
+    income_change: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="proposed")
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    measure_id: Mapped[str | None] = mapped_column(String(63))
+    measure: Mapped[dict[str, Any] | None] = mapped_column(JSON)
