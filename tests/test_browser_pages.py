@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import geopandas as gpd
 import matplotlib.image
@@ -114,7 +114,27 @@ def _pages(build: BuildOutput) -> list[AppPage]:
             titles(lambda lang: scenario_text("scenarios.title", lang)),
         ),
         AppPage(
+            "proposals",
+            "nav.proposals",
+            titles(lambda lang: translate("proposals.title", lang)),
+        ),
+        AppPage(
             "cycles", "nav.cycles", titles(lambda lang: translate("cycles.title", lang))
+        ),
+        AppPage(
+            "compare",
+            "nav.compare",
+            titles(lambda lang: translate("compare.title", lang)),
+        ),
+        AppPage(
+            "allocation",
+            "nav.allocation",
+            titles(lambda lang: translate("allocation.title", lang)),
+        ),
+        AppPage(
+            "lessons",
+            "nav.lessons",
+            titles(lambda lang: translate("lessons.title", lang)),
         ),
         AppPage(
             "downloads",
@@ -619,3 +639,104 @@ def test_map_palette_is_colour_blind_safe(
     }
     assert swatches
     assert set(swatches) <= allowed_rgb
+
+
+def _map_legend_titles(session: Session) -> list[str]:
+    """Return the legend title of every map frame on the page."""
+    titles = []
+    for frame in session.page.frames:
+        if MAP_COMPONENT not in frame.url:
+            continue
+        legend = frame.locator(LEGEND_TITLE)
+        try:
+            if legend.count():
+                titles.append(legend.first.inner_text(timeout=2_000))
+        except sync_api.Error:
+            continue  # the frame went away during a script run
+    return titles
+
+
+def test_map_follows_kpi_language_and_layers(
+    desktop: Session, pilot_build: BuildOutput
+) -> None:
+    page = desktop.page
+    desktop.open(_page(pilot_build, "map"), "nl")
+    page.wait_for_function("() => document.documentElement.lang === 'nl'")
+
+    # Two quick changes: the map that remains shows the last KPI chosen.
+    nh3 = LIBRARY.get("nh3_concentration_farmland")
+    shannon = LIBRARY.get("crop_diversity_shannon")
+    label = translate("map.select_kpi", "nl")
+    desktop.choose(label, shannon.name.get("nl"))
+    desktop.choose(label, nh3.name.get("nl"))
+    nh3_title = f"{nh3.name.get('nl')} (µg/m³)"
+    frame = desktop.map_frame(LEGEND_TITLE, nh3_title)
+    wait_until_settled(page)
+    assert set(_map_legend_titles(desktop)) == {nh3_title}
+
+    # Metric scale bar only: no line in feet or miles.
+    scale = frame.locator(".leaflet-control-scale-line")
+    assert scale.count() == 1
+    assert re.fullmatch(r"\d+ k?m", scale.inner_text().strip()), scale.inner_text()
+
+    # The NH3 legend is there only while the NH3 layer is switched on.
+    nh3_layer = translate("map.layer.nh3", "nl")
+    layer_legend = frame.locator(".geo-dashboard-layer-legend")
+    assert layer_legend.count() == 0
+    assert nh3_layer not in frame.locator(".geo-dashboard-legend").inner_text()
+    checkbox = frame.locator(
+        ".leaflet-control-layers-overlays label", has_text=nh3_layer
+    ).locator("input")
+    # The layer control is collapsed until the pointer is on it.
+    frame.locator(".leaflet-control-layers").hover()
+    checkbox.check()
+    expect(layer_legend).to_have_count(1)
+    expect(layer_legend.locator("b")).to_have_text(nh3_layer)
+    checkbox.uncheck()
+    expect(layer_legend).to_have_count(0)
+
+    # After a language switch the KPI box shows the English names and keeps
+    # the chosen KPI, and the page's <html lang> follows.
+    desktop.switch_language("en")
+    desktop.wait_for_title(translate("map.title", "en"))
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    box = page.get_by_label(translate("map.select_kpi", "en"), exact=True)
+    expect(box).to_have_value(nh3.name.get("en"), timeout=PAGE_TIMEOUT_MS)
+    box.click()
+    options = page.get_by_role("option")
+    expect(options.first).to_be_visible()
+    names = options.all_inner_texts()
+    page.keyboard.press("Escape")
+    assert shannon.name.get("en") in names
+    assert shannon.name.get("nl") not in names
+    english_title = f"{nh3.name.get('en')} (µg/m³)"
+    desktop.map_frame(LEGEND_TITLE, english_title)
+    wait_until_settled(page)
+    assert set(_map_legend_titles(desktop)) == {english_title}
+
+    desktop.switch_language("nl")
+    desktop.wait_for_title(translate("map.title", "nl"))
+    page.wait_for_function("() => document.documentElement.lang === 'nl'")
+
+
+def test_invalid_area_shown_as_typed(
+    browser: Any, app_url: str, pilot_build: BuildOutput
+) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    routes = OfflineRoutes(Path(xstatic_leaflet.BASE_DIR))
+    context.route("**/*", routes)
+    try:
+        page = context.new_page()
+        area = "<b>Noord & Oost</b>"
+        page.goto(f"{app_url}/?area={quote(area)}")
+        alert = page.locator('[data-testid="stAlertContentError"]').first
+        alert.wait_for()
+        wait_until_idle(page)
+        text = alert.inner_text()
+        assert f"'{area}'" in text
+        assert "&amp;" not in text
+        assert "&lt;" not in text
+        assert "\\" not in text
+    finally:
+        context.close()

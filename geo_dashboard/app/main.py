@@ -47,7 +47,17 @@ navigation = st.navigation(
         st.Page(
             "views/scenarios.py", title=common.t("nav.scenarios"), url_path="scenarios"
         ),
+        st.Page(
+            "views/proposals.py", title=common.t("nav.proposals"), url_path="proposals"
+        ),
         st.Page("views/cycles.py", title=common.t("nav.cycles"), url_path="cycles"),
+        st.Page("views/compare.py", title=common.t("nav.compare"), url_path="compare"),
+        st.Page(
+            "views/allocation.py",
+            title=common.t("nav.allocation"),
+            url_path="allocation",
+        ),
+        st.Page("views/lessons.py", title=common.t("nav.lessons"), url_path="lessons"),
         st.Page("views/export.py", title=common.t("nav.export"), url_path="downloads"),
         st.Page(
             "views/farm.py",
