@@ -273,7 +273,10 @@ def reflect(
     ),
     kpi: str = typer.Option(None, "--kpi", help="KPI id the reflection is about."),
     cycle: str = typer.Option(
-        None, "--cycle", help="Cycle number or version; default: open cycle."
+        None,
+        "--cycle",
+        help="Number or version of the open cycle; default: the open cycle. "
+        "A closed cycle is rejected.",
     ),
     measure: str = typer.Option(
         None, "--measure", help="Measure evaluated (for --kind evaluation)."
@@ -299,7 +302,7 @@ def reflect(
     ),
     by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
-    """Add a reflection to a cycle, optionally with a saved map view."""
+    """Add a reflection to the open cycle, optionally with a saved map view."""
     view = None
     if map_layers or map_bounds:
         bounds = None
@@ -413,7 +416,12 @@ def export_config(
         sys.stdout.write(text)
         return
     if out.is_dir():
-        _fail(ValueError(f"target {str(out)!r} is a folder; give a file name, e.g. {out / (area + '.yaml')}"))
+        example = out / f"{area}.yaml"
+        _fail(
+            ValueError(
+                f"target {str(out)!r} is a folder; give a file name, e.g. {example}"
+            )
+        )
     out.write_text(text, encoding="utf-8")
     error_console.print(f"Wrote {out}")
 

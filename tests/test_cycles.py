@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import typer
 import yaml
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from geo_dashboard.catalog import load_catalog
@@ -25,6 +26,7 @@ from geo_dashboard.cycles_view import (
 from geo_dashboard.kpis import load_kpi_library
 from geo_dashboard.output import BuildOutput
 from geo_dashboard.paths import ProjectPaths
+from geo_dashboard.privacy import PUBLIC, Viewer
 from geo_dashboard.store import (
     DB_ENV,
     CycleNotFoundError,
@@ -42,6 +44,7 @@ from geo_dashboard.store import (
     list_cycles,
     list_gaps,
     list_reflections,
+    open_store,
     retire_kpi,
     set_target,
     start_cycle,
@@ -49,6 +52,9 @@ from geo_dashboard.store import (
 from geo_dashboard.store import (
     export_config as export_area_config,
 )
+from geo_dashboard.store.editor import ChangeNotAllowedError, CycleEditor
+from geo_dashboard.store.models import MapView
+from geo_dashboard.store.reflections import ClosedCycleError
 from tests import test_store
 
 # The store fixtures of test_store: a SQLite file and a PostgreSQL database.
@@ -278,6 +284,91 @@ def test_invalid_reflection_rejected(
     assert list_reflections(pilot_store, PILOT) == []
 
 
+def test_reflection_on_closed_cycle_rejected(pilot_store: Store) -> None:
+    start_cycle(pilot_store, PILOT, "najaar 2026", "anna")
+    for cycle in (1, "0.1", "v0.1"):
+        with pytest.raises(ClosedCycleError, match=r"cycle 1 \(v0.1\) .* was closed"):
+            add_reflection(
+                pilot_store, PILOT, "lesson", "too late", "anna", cycle=cycle
+            )
+    assert list_reflections(pilot_store, PILOT) == []
+
+    # The open cycle still takes reflections, by default and by number.
+    add_reflection(pilot_store, PILOT, "lesson", "in time", "anna", cycle=2)
+    assert [r.cycle.number for r in list_reflections(pilot_store, PILOT)] == [2]
+
+
+def test_reflection_without_open_cycle_rejected(pilot_store: Store) -> None:
+    close_cycle(pilot_store, PILOT, "anna")
+    view = MapViewSpec(layers=["parcels"], bounds=(5.75, 52.62, 5.85, 52.68))
+    with pytest.raises(ClosedCycleError, match="has no open cycle") as caught:
+        add_reflection(pilot_store, PILOT, "lesson", "late", "anna", map_view=view)
+    assert "geo-dashboard cycle start noordoostpolder" in str(caught.value)
+    assert list_reflections(pilot_store, PILOT) == []
+    with pilot_store.read() as session:
+        views = session.scalar(select(func.count()).select_from(MapView))
+    assert views == 0
+
+
+COORDINATOR = Viewer(role="coordinator", name="anna")
+NOT_EDITORS = [
+    PUBLIC,
+    Viewer(role="planner", name="piet"),
+    Viewer(role="farmer", farms=frozenset({"ILLUSTRATIEF-173-526"}), name="boer.a"),
+]
+
+
+@pytest.mark.parametrize("viewer", NOT_EDITORS, ids=lambda viewer: viewer.role)
+def test_editor_rejects_other_roles(pilot_store: Store, viewer: Viewer) -> None:
+    gaps_before = [(g.subject, g.version) for g in list_gaps(pilot_store, PILOT)]
+    editor = CycleEditor(pilot_store, viewer)
+    attempts = {
+        "start a cycle": lambda: editor.start_cycle(PILOT, "najaar 2026", "x"),
+        "close a cycle": lambda: editor.close_cycle(PILOT, "x"),
+        "change a target": lambda: editor.set_target(
+            PILOT, NITRATE, value=45.0, year=2030, rationale=RATIONALE, by="x"
+        ),
+        "retire a KPI": lambda: editor.retire_kpi(
+            PILOT, NITRATE, rationale=RATIONALE, by="x"
+        ),
+        "add a reflection": lambda: editor.add_reflection(
+            PILOT, "lesson", "a lesson", "x"
+        ),
+        "record a data gap": lambda: editor.set_gap(
+            PILOT, "layer", "nnn", by="x", status="requested"
+        ),
+    }
+    for action, attempt in attempts.items():
+        with pytest.raises(ChangeNotAllowedError, match=f"cannot {action}"):
+            attempt()
+
+    assert [(c.number, c.status) for c in list_cycles(pilot_store, PILOT)] == [
+        (1, "open")
+    ]
+    assert len(kpi_history(pilot_store, PILOT, NITRATE)) == 1
+    assert list_reflections(pilot_store, PILOT) == []
+    gaps_after = [(g.subject, g.version) for g in list_gaps(pilot_store, PILOT)]
+    assert gaps_after == gaps_before
+
+
+def test_editor_lets_coordinator_change(pilot_store: Store) -> None:
+    editor = CycleEditor(pilot_store, COORDINATOR)
+    editor.start_cycle(PILOT, "najaar 2026", "anna")
+    editor.set_target(
+        PILOT, NITRATE, value=45.0, year=2030, rationale=RATIONALE, by="anna"
+    )
+    editor.retire_kpi(PILOT, "farmland_on_peat", rationale="no peat", by="anna")
+    editor.add_reflection(PILOT, "lesson", "a lesson", "anna", kpi_id=NITRATE)
+    editor.set_gap(PILOT, "layer", "nnn", by="anna", status="requested")
+    editor.close_cycle(PILOT, "anna")
+
+    diff = diff_cycles(pilot_store, PILOT, 1, 2)
+    assert [c.change for c in diff.changes] == ["set_target", "retire_kpi"]
+    assert [r.text for r in list_reflections(pilot_store, PILOT, 2)] == ["a lesson"]
+    nnn = next(gap for gap in list_gaps(pilot_store, PILOT) if gap.subject == "nnn")
+    assert nnn.status == "requested"
+
+
 def test_gaps_for_kpi_links_register(
     pilot_store: Store, pilot_build: BuildOutput
 ) -> None:
@@ -484,6 +575,34 @@ def test_cli_errors_exit_2(cli: typer.Typer, cli_env: dict[str, str]) -> None:
     assert "--lang 'de' is invalid" in result.output
 
 
+def test_cli_reflect_on_closed_cycle(
+    cli: typer.Typer, cli_env: dict[str, str], db_url: str
+) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["cycle", "start", PILOT, "--name", "najaar 2026"], env=cli_env
+    )
+    assert result.exit_code == 0, result.output
+    reflect = ["cycle", "reflect", PILOT, "--kind", "lesson", "--text", "too late"]
+
+    result = runner.invoke(cli, [*reflect, "--cycle", "1"], env=cli_env)
+    assert result.exit_code == 2
+    flat = " ".join(result.output.split())
+    assert "cycle 1 (v0.1) of area 'noordoostpolder' was closed" in flat
+    assert "can only be added to the open cycle" in flat
+
+    result = runner.invoke(cli, ["cycle", "close", PILOT], env=cli_env)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, reflect, env=cli_env)
+    assert result.exit_code == 2
+    flat = " ".join(result.output.split())
+    assert "has no open cycle" in flat
+    assert "geo-dashboard cycle start noordoostpolder --name NAME" in flat
+
+    with open_store(db_url) as opened:
+        assert list_reflections(opened, PILOT) == []
+
+
 # --- Streamlit page -----------------------------------------------------------------
 
 PAGE = (
@@ -495,16 +614,32 @@ PAGE = (
 )
 
 
-@pytest.mark.slow
-def test_app_page_second_cycle(
+FARM = "ILLUSTRATIEF-173-526"
+PASSWORDS = {
+    "anna": "gebiedsproces-nop",
+    "boer.a": "akker-en-klei-2023",
+    "piet": "provincie-plan-2023",
+}
+FORM_BUTTONS = (
+    "cycles_save_reflection",
+    "cycles_save_target",
+    "cycles_retire",
+    "cycles_save_gap",
+    "cycles_start",
+    "cycles_close",
+)
+
+
+@pytest.fixture()
+def page_url(
     tmp_path: Path,
     pilot_paths: ProjectPaths,
     pilot_build: BuildOutput,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    from geo_dashboard.store import open_store, record_build
+) -> str:
+    """A store with the pilot build and one user per role; the app points at it."""
+    from geo_dashboard.auth import add_user
+    from geo_dashboard.store import record_build
 
     # AppTest registers the page as __main__ and leaves it there, so that later
     # spawned processes (multiprocessing, dask) would run the page again.
@@ -512,6 +647,10 @@ def test_app_page_second_cycle(
 
     url = f"sqlite:///{tmp_path / 'dashboard.sqlite'}"
     record_build(pilot_paths, pilot_build, url=url)
+    with open_store(url) as opened:
+        add_user(opened, "anna", PASSWORDS["anna"], "coordinator", by="test")
+        add_user(opened, "boer.a", PASSWORDS["boer.a"], "farmer", [FARM], by="test")
+        add_user(opened, "piet", PASSWORDS["piet"], "planner", by="test")
     for name, value in {
         DB_ENV: url,
         "GEO_DASHBOARD_AREA": PILOT,
@@ -520,12 +659,71 @@ def test_app_page_second_cycle(
         "GEO_DASHBOARD_BUILDS": str(pilot_paths.builds),
     }.items():
         monkeypatch.setenv(name, value)
+    return url
+
+
+def _page(url: str, username: str | None):
+    """Return the Cycles page in English, logged in as ``username`` (None: public)."""
+    from streamlit.testing.v1 import AppTest
+
+    from geo_dashboard.app.common import TOKEN_KEY
+    from geo_dashboard.auth import login
 
     app = AppTest.from_file(str(PAGE), default_timeout=120)
     app.session_state["language"] = "en"
-    app.run()
+    if username is not None:
+        with open_store(url) as opened:
+            result = login(opened, username, PASSWORDS[username])
+        assert result is not None
+        app.session_state[TOKEN_KEY] = result[1]
+    return app
+
+
+def _button_keys(app) -> set[str]:
+    return {button.key for button in app.button if button.key}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("username", [None, "boer.a", "piet"])
+def test_app_page_read_only_roles(page_url: str, username: str | None) -> None:
+    app = _page(page_url, username).run()
     assert not app.exception
-    app.text_input(key="cycles_author").input("anna")
+    assert app.title[0].value == "Cycles of the area process"
+    # The read-only parts are there ...
+    assert len(app.dataframe) >= 1
+    assert len(app.selectbox) == 2
+    # ... and no form that changes the store.
+    assert _button_keys(app).isdisjoint(FORM_BUTTONS)
+    assert len(app.text_area) == 0
+    assert len(app.text_input) == 0
+    infos = [info.value for info in app.info]
+    assert any(info.startswith("Only the area coordinator records") for info in infos)
+
+
+@pytest.mark.slow
+def test_app_page_form_needs_coordinator_on_submit(page_url: str) -> None:
+    from geo_dashboard.auth import deactivate_user
+
+    app = _page(page_url, "anna").run()
+    assert set(FORM_BUTTONS) <= _button_keys(app)
+    app.text_input(key="cycles_new_name").input("najaar 2026")
+    # The account loses its rights between showing the form and the click.
+    with open_store(page_url) as opened:
+        deactivate_user(opened, "anna")
+    app.button(key="cycles_start").click().run()
+    assert not app.exception
+    assert [s.value for s in app.success] == []
+    assert _button_keys(app).isdisjoint(FORM_BUTTONS)
+    with open_store(page_url) as opened:
+        assert [c.number for c in list_cycles(opened, PILOT)] == [1]
+
+
+@pytest.mark.slow
+def test_app_page_second_cycle(page_url: str) -> None:
+    app = _page(page_url, "anna").run()
+    assert not app.exception
+    assert app.text_input(key="cycles_author").value == "anna"
+    assert [info.value for info in app.info] == []
     app.text_input(key="cycles_new_name").input("najaar 2026")
     app.button(key="cycles_start").click().run()
     assert not app.exception
@@ -541,16 +739,34 @@ def test_app_page_second_cycle(
     app.button(key="cycles_save_target").click().run()
     assert [s.value for s in app.success] == ["Target changed."]
 
+    app.selectbox(key="cycles_retire_kpi").select("farmland_on_peat")
+    app.text_area(key="cycles_retire_rationale").input("no peat in the block")
+    app.button(key="cycles_retire").click().run()
+    assert [s.value for s in app.success] == ["KPI retired. Its history is kept."]
+
     app.text_area(key="cycles_reflection_text").input("<b>lesson</b> from the app")
     app.button(key="cycles_save_reflection").click().run()
     assert [s.value for s in app.success] == ["Reflection saved."]
     assert not app.exception
 
-    with open_store(url) as opened:
+    with open_store(page_url) as opened:
         diff = diff_cycles(opened, PILOT, 1, 2)
         reflections = list_reflections(opened, PILOT, 2)
-    assert [(c.kpi_id, c.rationale, c.changed_by) for c in diff.changes] == [
-        (NITRATE, RATIONALE, "anna")
+    changes = [(c.kpi_id, c.change, c.rationale, c.changed_by) for c in diff.changes]
+    assert changes == [
+        (NITRATE, "set_target", RATIONALE, "anna"),
+        ("farmland_on_peat", "retire_kpi", "no peat in the block", "anna"),
     ]
     assert diff.changes[0].new.target_value == 45.0
     assert [r.text for r in reflections] == ["<b>lesson</b> from the app"]
+
+    # Closing the cycle leaves no open cycle, so the reflection is rejected.
+    app.button(key="cycles_close").click().run()
+    assert [s.value for s in app.success] == ["Cycle v1.0 closed."]
+    app.text_area(key="cycles_reflection_text").input("after the close")
+    app.button(key="cycles_save_reflection").click().run()
+    errors = [error.value for error in app.error]
+    assert len(errors) == 1
+    assert "has no open cycle" in errors[0]
+    with open_store(page_url) as opened:
+        assert len(list_reflections(opened, PILOT)) == 1

@@ -2,7 +2,8 @@
 
 A reflection can point at a saved map view (KPI, layers and extent), so that
 a discussion can be reopened on the same map. Reflections are only added,
-never edited, so the record of a meeting stays as it was written.
+never edited, so the record of a meeting stays as it was written. They go to
+the open cycle only: a closed cycle is the frozen record of a finished round.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from geo_dashboard.store._common import (
     latest_cycle,
@@ -28,6 +29,7 @@ from geo_dashboard.store.errors import StoreError, StoreInputError
 from geo_dashboard.store.models import (
     ASSESSMENTS,
     REFLECTION_KINDS,
+    Cycle,
     MapView,
     Reflection,
     utc_now,
@@ -35,6 +37,10 @@ from geo_dashboard.store.models import (
 from geo_dashboard.store.versions import latest_versions
 
 logger = logging.getLogger(__name__)
+
+
+class ClosedCycleError(StoreError):
+    """A reflection was added to a closed cycle, or no cycle is open."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,8 @@ def add_reflection(
     kpi_id
         KPI the reflection is about; must be or have been in the area's set.
     cycle
-        Cycle number or version; the open cycle, else the latest, when None.
+        Cycle number or version; the open cycle when None. It must be open,
+        because a closed cycle is the record of a finished round.
     measure, effective, feasible, evidence
         For evaluations: the measure, whether it was effective and feasible
         (``yes``, ``partly``, ``no``, ``unknown``) and the evidence.
@@ -106,6 +113,11 @@ def add_reflection(
     StoreInputError
         On an empty text or author, an unknown kind, KPI or assessment, or
         invalid map bounds.
+    CycleNotFoundError
+        If ``cycle`` is not a cycle of the area.
+    ClosedCycleError
+        If the cycle is closed, or ``cycle`` is None and no cycle is open.
+        Nothing is written.
     """
     require_choice(kind, REFLECTION_KINDS, "reflection kind")
     body = require_text(text, "the reflection text", "pass --text TEXT")
@@ -128,12 +140,7 @@ def add_reflection(
                     f"{label} {value!r} is not a KPI of area {area_id!r}. "
                     f"Its KPIs: {', '.join(known)}."
                 )
-        if cycle is not None:
-            target = find_cycle(session, area_id, cycle)
-        else:
-            target = open_cycle(session, area_id) or latest_cycle(session, area_id)
-        if target is None:
-            raise StoreError(f"area {area_id!r} has no cycle yet")
+        target = _reflection_cycle(session, area_id, cycle)
 
         view = None
         if map_view is not None:
@@ -168,6 +175,35 @@ def add_reflection(
         session.flush()
     logger.info("added a %s to cycle %s of %s", kind, target.version, area_id)
     return reflection
+
+
+def _reflection_cycle(session: Session, area_id: str, ref: str | int | None) -> Cycle:
+    """Return the open cycle that a reflection goes to, or raise."""
+    if ref is not None:
+        cycle = find_cycle(session, area_id, ref)
+        if cycle.status == "open":
+            return cycle
+        raise ClosedCycleError(
+            f"cycle {cycle.number} (v{cycle.version}) of area {area_id!r} was "
+            f"closed on {cycle.closed_at:%Y-%m-%d} by {cycle.closed_by}; a "
+            "reflection can only be added to the open cycle. Leave out --cycle "
+            "to use the open cycle, or start a new one with: "
+            f"geo-dashboard cycle start {area_id} --name NAME"
+        )
+    cycle = open_cycle(session, area_id)
+    if cycle is not None:
+        return cycle
+    latest = latest_cycle(session, area_id)
+    if latest is None:
+        raise StoreError(
+            f"area {area_id!r} has no cycle yet. Run: geo-dashboard build {area_id}"
+        )
+    raise ClosedCycleError(
+        f"area {area_id!r} has no open cycle: its latest cycle {latest.number} "
+        f"(v{latest.version}) was closed on {latest.closed_at:%Y-%m-%d}. A "
+        "reflection can only be added to an open cycle. Start one with: "
+        f"geo-dashboard cycle start {area_id} --name NAME"
+    )
 
 
 def list_reflections(

@@ -1,9 +1,11 @@
 """Cycles page: timeline, diff between two cycles, progress charts and forms.
 
-The forms record reflections, data gaps, target changes and cycle starts and
-closes in the dashboard store. They are shown to the coordinator role only
-(the default while the app has no role choice). Every text typed into a form
-is stored as written and shown through escaped Markdown or data tables.
+The forms record reflections, data gaps, target changes, retired KPIs and
+cycle starts and closes in the dashboard store. They are shown to a logged-in
+coordinator only; every other viewer sees the page read-only. The forms write
+through :class:`geo_dashboard.store.editor.CycleEditor`, which checks the
+role again. Every text typed into a form is stored as written and shown
+through escaped Markdown or data tables.
 """
 
 from __future__ import annotations
@@ -30,26 +32,18 @@ from geo_dashboard.store import (
     MapViewSpec,
     Store,
     StoreError,
-    add_reflection,
-    close_cycle,
     diff_cycles,
     kpi_states,
     list_cycles,
     list_gaps,
     list_reflections,
     open_store,
-    set_gap,
-    set_target,
-    start_cycle,
     store_url,
 )
+from geo_dashboard.store.editor import ChangeNotAllowedError, CycleEditor, may_edit
 from geo_dashboard.store.models import ASSESSMENTS, GAP_STATUSES, REFLECTION_KINDS
 from geo_dashboard.store.versions import BASES
 
-ROLE_KEY = "role"
-COORDINATOR = "coordinator"
-
-st.session_state.setdefault("cycles_author", "")
 st.session_state.setdefault("cycles_message", None)
 
 context = common.require_build()
@@ -58,6 +52,8 @@ assert build is not None and context.area_id is not None
 language = context.language
 area_id = context.area_id
 library = common.kpi_library()
+viewer = context.viewer
+st.session_state.setdefault("cycles_author", viewer.name or "")
 
 
 def t(key: str, **params: object) -> str:
@@ -210,9 +206,11 @@ else:
     st.caption(t("cycles.no_gaps"))
 
 # --- Forms for the coordinator ---------------------------------------------------
-if st.session_state.get(ROLE_KEY, COORDINATOR) != COORDINATOR:
+if not may_edit(viewer):
+    st.info(t("cycle_access.read_only"))
     st.stop()
 
+editor = CycleEditor(store, viewer)
 st.subheader(t("cycles.record"))
 author = st.text_input(t("cycles.form.by"), key="cycles_author")
 active_ids = [state.kpi_id for state in states]
@@ -223,10 +221,18 @@ def _done(message_key: str, **params: object) -> None:
     st.rerun()
 
 
-reflect_tab, target_tab, gap_tab, cycle_tab = st.tabs(
+def _show_error(err: StoreError) -> None:
+    if isinstance(err, ChangeNotAllowedError):
+        st.error(t("cycle_access.denied"))
+    else:
+        st.error(common.escape_markdown(str(err)))
+
+
+reflect_tab, target_tab, retire_tab, gap_tab, cycle_tab = st.tabs(
     [
         t("cycles.tab.reflection"),
         t("cycles.tab.target"),
+        t("cycle_access.tab.retire"),
         t("cycles.tab.gap"),
         t("cycles.tab.cycle"),
     ]
@@ -287,8 +293,7 @@ with reflect_tab, st.form("cycles_reflection", clear_on_submit=True):
                 bounds=bounds,  # type: ignore[arg-type]
             )
         try:
-            add_reflection(
-                store,
+            editor.add_reflection(
                 area_id,
                 kind,
                 body,
@@ -301,7 +306,7 @@ with reflect_tab, st.form("cycles_reflection", clear_on_submit=True):
                 map_view=view,
             )
         except StoreError as err:
-            st.error(common.escape_markdown(str(err)))
+            _show_error(err)
         else:
             _done("cycles.saved.reflection")
 
@@ -340,8 +345,7 @@ with target_tab, st.form("cycles_target"):
     rationale = st.text_area(t("cycles.form.rationale"), key="cycles_target_rationale")
     if st.form_submit_button(t("cycles.form.save"), key="cycles_save_target"):
         try:
-            set_target(
-                store,
+            editor.set_target(
                 area_id,
                 kpi_id,
                 value=value,
@@ -351,9 +355,27 @@ with target_tab, st.form("cycles_target"):
                 basis=basis,
             )
         except StoreError as err:
-            st.error(common.escape_markdown(str(err)))
+            _show_error(err)
         else:
             _done("cycles.saved.target")
+
+with retire_tab, st.form("cycles_retire", clear_on_submit=True):
+    retire_id = st.selectbox(
+        t("cycles.form.kpi"),
+        active_ids,
+        key="cycles_retire_kpi",
+        format_func=lambda value: kpi_name(library, value, language),
+    )
+    retire_rationale = st.text_area(
+        t("cycles.form.rationale"), key="cycles_retire_rationale"
+    )
+    if st.form_submit_button(t("cycle_access.form.retire"), key="cycles_retire"):
+        try:
+            editor.retire_kpi(area_id, retire_id, rationale=retire_rationale, by=author)
+        except StoreError as err:
+            _show_error(err)
+        else:
+            _done("cycle_access.saved.retired")
 
 with gap_tab:
     # Outside the form, so that the subject list follows the chosen kind.
@@ -389,8 +411,7 @@ with gap_tab, st.form("cycles_gap", clear_on_submit=True):
     )
     if st.form_submit_button(t("cycles.form.save"), key="cycles_save_gap"):
         try:
-            set_gap(
-                store,
+            editor.set_gap(
                 area_id,
                 subject_kind,
                 subject,
@@ -402,7 +423,7 @@ with gap_tab, st.form("cycles_gap", clear_on_submit=True):
                 status=status,
             )
         except StoreError as err:
-            st.error(common.escape_markdown(str(err)))
+            _show_error(err)
         else:
             _done("cycles.saved.gap")
 
@@ -411,16 +432,16 @@ with cycle_tab:
         name = st.text_input(t("cycles.form.cycle_name"), key="cycles_new_name")
         if st.form_submit_button(t("cycles.form.start"), key="cycles_start"):
             try:
-                started = start_cycle(store, area_id, name, author)
+                started = editor.start_cycle(area_id, name, author)
             except StoreError as err:
-                st.error(common.escape_markdown(str(err)))
+                _show_error(err)
             else:
                 _done("cycles.saved.started", cycle=started.cycle.version)
     if any(cycle.status == "open" for cycle in cycles):
         if st.button(t("cycles.form.close"), key="cycles_close"):
             try:
-                closed = close_cycle(store, area_id, author)
+                closed = editor.close_cycle(area_id, author)
             except StoreError as err:
-                st.error(common.escape_markdown(str(err)))
+                _show_error(err)
             else:
                 _done("cycles.saved.closed", cycle=closed.version)
