@@ -30,6 +30,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from geo_dashboard.config import PrivacyRules  # noqa: E402
 from geo_dashboard.i18n import (  # noqa: E402
     format_number,
     has_message,
@@ -38,7 +39,6 @@ from geo_dashboard.i18n import (  # noqa: E402
     translate_value,
 )
 from geo_dashboard.kpis import KpiLibrary, load_kpi_library, row_values  # noqa: E402
-from geo_dashboard.config import PrivacyRules  # noqa: E402
 from geo_dashboard.output import BuildOutput  # noqa: E402
 from geo_dashboard.privacy import (  # noqa: E402
     NO_CONSENTS,
@@ -89,10 +89,13 @@ def _atomic_path(target: Path) -> Iterator[Path]:
     target = Path(target)
     if target.is_dir() or not target.name:
         raise ValueError(
-            f"export target {str(target)!r} is a folder; give a file name, e.g. {target / 'kpis.csv'}"
+            f"export target {str(target)!r} is a folder; give a file name, "
+            f"e.g. {target / 'kpis.csv'}"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=target.suffix)
+    handle, name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.stem}-", suffix=target.suffix
+    )
     os.close(handle)
     temporary = Path(name)
     temporary.unlink()  # writers such as GDAL want to create the file themselves
@@ -119,26 +122,30 @@ def export_parcels_gpkg(output: BuildOutput, target: Path) -> Path:
 def kpi_table(output: BuildOutput, language: Language = "nl") -> pd.DataFrame:
     """Return the area KPI table with names in ``language`` and sources."""
     kpis = output.kpis
-    table = pd.DataFrame({
-        "kpi_id": kpis["kpi_id"],
-        "theme": kpis["theme"],
-        "name": kpis["name_en"] if language == "en" else kpis["name_nl"],
-        "value": kpis["value"],
-        "unit": kpis["unit"],
-        "status": kpis["status"],
-        "missing_layers": kpis["missing_layers"],
-        "baseline_value": kpis["baseline_value"],
-        "baseline_year": kpis["baseline_year"],
-        "target_value": kpis["target_value"],
-        "target_year": kpis["target_year"],
-        "target_basis": kpis["target_basis"],
-        "target_source": kpis["target_source"],
-        "source": kpis["source"],
-    })
+    table = pd.DataFrame(
+        {
+            "kpi_id": kpis["kpi_id"],
+            "theme": kpis["theme"],
+            "name": kpis["name_en"] if language == "en" else kpis["name_nl"],
+            "value": kpis["value"],
+            "unit": kpis["unit"],
+            "status": kpis["status"],
+            "missing_layers": kpis["missing_layers"],
+            "baseline_value": kpis["baseline_value"],
+            "baseline_year": kpis["baseline_year"],
+            "target_value": kpis["target_value"],
+            "target_year": kpis["target_year"],
+            "target_basis": kpis["target_basis"],
+            "target_source": kpis["target_source"],
+            "source": kpis["source"],
+        }
+    )
     return table
 
 
-def export_kpis_csv(output: BuildOutput, target: Path, language: Language = "nl") -> Path:
+def export_kpis_csv(
+    output: BuildOutput, target: Path, language: Language = "nl"
+) -> Path:
     """Write the KPI table as CSV (UTF-8 with BOM, so Excel reads µ and ³)."""
     table = kpi_table(output, language)
     with _atomic_path(target) as temporary:
@@ -187,35 +194,71 @@ def farm_sheets(disclosure: Disclosure) -> dict[str, pd.DataFrame]:
 def sources_table(output: BuildOutput) -> pd.DataFrame:
     """Return the layers used by the build with publisher, year and licence."""
     layers = output.manifest.get("layers", [])
-    return pd.DataFrame(layers, columns=["id", "publisher", "year", "licence", "file", "sha256"])
+    return pd.DataFrame(
+        layers, columns=["id", "publisher", "year", "licence", "file", "sha256"]
+    )
 
 
-def draw_map(figure: Figure, axes, output: BuildOutput, kpi_id: str, language: Language,
-             library: KpiLibrary) -> None:
+def draw_map(
+    figure: Figure,
+    axes,
+    output: BuildOutput,
+    kpi_id: str,
+    language: Language,
+    library: KpiLibrary,
+) -> None:
     """Draw a parcel choropleth of ``kpi_id`` with Natura 2000 and the boundary."""
     kpi = library.get(kpi_id)
     parcels = output.parcels
-    values = row_values(kpi, parcels) if not parcels.empty and kpi.columns <= set(parcels) else None
+    values = (
+        row_values(kpi, parcels)
+        if not parcels.empty and kpi.columns <= set(parcels)
+        else None
+    )
     unit = kpi.map_unit or kpi.unit
     output.boundary.boundary.plot(ax=axes, color="black", linewidth=1.2)
     if values is not None:
         frame = parcels.assign(value=values.to_numpy())
         frame.plot(
-            ax=axes, column="value", cmap="viridis", legend=True, linewidth=0,
-            missing_kwds={"color": "lightgrey", "label": "geen gegevens" if language == "nl" else "no data"},
-            legend_kwds={"label": f"{_map_label(kpi, language)} ({unit})", "shrink": 0.6},
+            ax=axes,
+            column="value",
+            cmap="viridis",
+            legend=True,
+            linewidth=0,
+            missing_kwds={
+                "color": "lightgrey",
+                "label": "geen gegevens" if language == "nl" else "no data",
+            },
+            legend_kwds={
+                "label": f"{_map_label(kpi, language)} ({unit})",
+                "shrink": 0.6,
+            },
         )
     elif kpi.category and kpi.category in parcels:
         labels = parcels[kpi.category].map(
             lambda value: translate_value(kpi.category, value, language)
         )
         parcels.assign(label=labels).plot(
-            ax=axes, column="label", cmap="tab20", legend=True, linewidth=0,
-            legend_kwds={"fontsize": 6, "loc": "upper left", "bbox_to_anchor": (1.0, 1.0)},
+            ax=axes,
+            column="label",
+            cmap="tab20",
+            legend=True,
+            linewidth=0,
+            legend_kwds={
+                "fontsize": 6,
+                "loc": "upper left",
+                "bbox_to_anchor": (1.0, 1.0),
+            },
         )
     else:
-        axes.text(0.5, 0.5, _gap_text(kpi.name.get(language), language), transform=axes.transAxes,
-                  ha="center", va="center")
+        axes.text(
+            0.5,
+            0.5,
+            _gap_text(kpi.name.get(language), language),
+            transform=axes.transAxes,
+            ha="center",
+            va="center",
+        )
     if not output.nature.empty:
         output.nature.boundary.plot(ax=axes, color="#1b7837", linewidth=0.8)
     xmin, ymin, xmax, ymax = output.boundary.total_bounds
@@ -230,15 +273,28 @@ def draw_map(figure: Figure, axes, output: BuildOutput, kpi_id: str, language: L
 def _map_label(kpi, language: Language) -> str:
     # A KPI mapped through one column is labelled after that column, in its unit.
     key = f"map.column.{kpi.map_column}"
-    return translate(key, language) if kpi.map_column and has_message(key) else kpi.name.get(language)
+    return (
+        translate(key, language)
+        if kpi.map_column and has_message(key)
+        else kpi.name.get(language)
+    )
 
 
 def _gap_text(name: str, language: Language) -> str:
-    return f"{name}: geen gegevens (datagat)" if language == "nl" else f"{name}: no data (data gap)"
+    return (
+        f"{name}: geen gegevens (datagat)"
+        if language == "nl"
+        else f"{name}: no data (data gap)"
+    )
 
 
-def export_map_png(output: BuildOutput, target: Path, kpi_id: str, language: Language = "nl",
-                   dpi: int = 150) -> Path:
+def export_map_png(
+    output: BuildOutput,
+    target: Path,
+    kpi_id: str,
+    language: Language = "nl",
+    dpi: int = 150,
+) -> Path:
     """Render the map of ``kpi_id`` as a PNG image."""
     library = load_kpi_library()
     figure, axes = plt.subplots(figsize=(7, 7))
@@ -251,8 +307,10 @@ def export_map_png(output: BuildOutput, target: Path, kpi_id: str, language: Lan
     return Path(target)
 
 
-def export_pdf(output: BuildOutput, target: Path, kpi_id: str, language: Language = "nl") -> Path:
-    """Write a one-page A4 PDF: map with legend, KPI table, date, sources and licences."""
+def export_pdf(
+    output: BuildOutput, target: Path, kpi_id: str, language: Language = "nl"
+) -> Path:
+    """Write a one-page A4 PDF: map with legend, KPI table, date, sources, licences."""
     library = load_kpi_library()
     figure = plt.figure(figsize=(8.27, 11.69))
     try:
@@ -261,7 +319,9 @@ def export_pdf(output: BuildOutput, target: Path, kpi_id: str, language: Languag
         map_axes = figure.add_axes((0.05, 0.50, 0.90, 0.44))
         draw_map(figure, map_axes, output, kpi_id, language, library)
         _draw_kpi_table(figure.add_axes((0.04, 0.14, 0.92, 0.34)), output, language)
-        figure.text(0.04, 0.03, _footer(output, language), fontsize=6.5, va="bottom", wrap=True)
+        figure.text(
+            0.04, 0.03, _footer(output, language), fontsize=6.5, va="bottom", wrap=True
+        )
         with _atomic_path(target) as temporary:
             with PdfPages(temporary) as pdf:
                 pdf.savefig(figure)
@@ -275,17 +335,23 @@ def _draw_kpi_table(axes, output: BuildOutput, language: Language) -> None:
     rows = []
     for row in output.kpis.itertuples(index=False):
         name = row.name_en if language == "en" else row.name_nl
-        rows.append([
-            translate_value("theme", row.theme, language),
-            name[:48],
-            _cell(None if row.status == "gap" else row.value, language),
-            translate_unit(row.unit, language),
-            _cell(row.baseline_value, language),
-            f"{_cell(row.target_value, language)} ({row.target_year})",
-            translate_value("status", row.status, language),
-        ])
-    table = axes.table(cellText=rows, colLabels=_TABLE_HEADERS[language], loc="upper center",
-                       colWidths=[0.11, 0.38, 0.09, 0.1, 0.09, 0.13, 0.1])
+        rows.append(
+            [
+                translate_value("theme", row.theme, language),
+                name[:48],
+                _cell(None if row.status == "gap" else row.value, language),
+                translate_unit(row.unit, language),
+                _cell(row.baseline_value, language),
+                f"{_cell(row.target_value, language)} ({row.target_year})",
+                translate_value("status", row.status, language),
+            ]
+        )
+    table = axes.table(
+        cellText=rows,
+        colLabels=_TABLE_HEADERS[language],
+        loc="upper center",
+        colWidths=[0.11, 0.38, 0.09, 0.1, 0.09, 0.13, 0.1],
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(6.5)
     table.scale(1, 1.25)
@@ -302,27 +368,44 @@ def _footer(output: BuildOutput, language: Language) -> str:
         f"{layer['publisher']} ({layer['year']}, {layer['licence']})"
         for layer in output.manifest.get("layers", [])
     )
+    built_at = output.manifest.get("built_at", "")
     if language == "en":
-        return f"Date: {today}. Build: {output.manifest.get('built_at', '')}. Sources: {sources}."
-    return f"Datum: {today}. Build: {output.manifest.get('built_at', '')}. Bronnen: {sources}."
+        return f"Date: {today}. Build: {built_at}. Sources: {sources}."
+    return f"Datum: {today}. Build: {built_at}. Bronnen: {sources}."
 
 
 WRITERS: dict[str, Callable[..., Path]] = {
-    "gpkg": lambda output, target, kpi_id, language: export_parcels_gpkg(output, target),
-    "csv": lambda output, target, kpi_id, language: export_kpis_csv(output, target, language),
-    "xlsx": lambda output, target, kpi_id, language: export_kpis_excel(output, target, language),
-    "png": lambda output, target, kpi_id, language: export_map_png(output, target, kpi_id, language),
-    "pdf": lambda output, target, kpi_id, language: export_pdf(output, target, kpi_id, language),
+    "gpkg": lambda output, target, kpi_id, language: export_parcels_gpkg(
+        output, target
+    ),
+    "csv": lambda output, target, kpi_id, language: export_kpis_csv(
+        output, target, language
+    ),
+    "xlsx": lambda output, target, kpi_id, language: export_kpis_excel(
+        output, target, language
+    ),
+    "png": lambda output, target, kpi_id, language: export_map_png(
+        output, target, kpi_id, language
+    ),
+    "pdf": lambda output, target, kpi_id, language: export_pdf(
+        output, target, kpi_id, language
+    ),
 }
 
 
-def export(output: BuildOutput, fmt: str, target: Path, kpi_id: str | None = None,
-           language: Language = "nl") -> Path:
+def export(
+    output: BuildOutput,
+    fmt: str,
+    target: Path,
+    kpi_id: str | None = None,
+    language: Language = "nl",
+) -> Path:
     """Write the public view of ``output`` in format ``fmt`` to ``target``.
 
     The public view has no farm identity and no farm sheets; use
     :func:`export_for_viewer` for a logged-in viewer. ``fmt`` is one of
-    :data:`EXPORT_FORMATS`.
+    :data:`EXPORT_FORMATS` and ``target`` must end in ``.<fmt>`` (see
+    :func:`check_target`).
     """
     disclosure = disclose(PUBLIC, output, NO_CONSENTS, contributions_for=())
     return export_disclosed(disclosure, fmt, target, kpi_id, language, with_farms=False)
@@ -366,12 +449,39 @@ def export_for_viewer(
     Raises
     ------
     ValueError
-        If ``fmt`` is not supported.
+        If ``fmt`` is not supported or ``target`` does not end in ``.<fmt>``.
     """
     disclosure = disclose(
         viewer, output, consents, rules=rules, farm_data=farm_data, contributions_for=()
     )
     return export_disclosed(disclosure, fmt, target, kpi_id, language)
+
+
+def check_target(fmt: str, target: Path) -> None:
+    """Check that ``fmt`` is supported and that ``target`` ends in ``.<fmt>``.
+
+    A file named ``x.csv`` that contains a PDF opens in the wrong program, so a
+    suffix that does not match the format is rejected before anything is
+    written. The suffix is compared without regard to case.
+
+    Raises
+    ------
+    ValueError
+        If the format is not supported, or the target has another suffix or none.
+    """
+    if fmt not in WRITERS:
+        raise ValueError(
+            f"export format {fmt!r} is not supported; use one of "
+            f"{', '.join(EXPORT_FORMATS)}"
+        )
+    suffix = target.suffix.lower()
+    if suffix != f".{fmt}":
+        found = f"suffix {target.suffix!r}" if suffix else "no suffix"
+        raise ValueError(
+            f"export target {str(target)!r} has {found} but the format is "
+            f"{fmt!r}; name the file {target.with_suffix(f'.{fmt}').name!r} "
+            f"or choose the format that matches the suffix"
+        )
 
 
 def export_disclosed(
@@ -386,11 +496,7 @@ def export_disclosed(
 
     ``with_farms`` adds the farm sheets of :func:`farm_sheets` to an Excel file.
     """
-    if fmt not in WRITERS:
-        raise ValueError(
-            f"export format {fmt!r} is not supported; use one of "
-            f"{', '.join(EXPORT_FORMATS)}"
-        )
+    check_target(fmt, Path(target))
     output = disclosure.build
     chosen = kpi_id or str(output.kpis["kpi_id"].iloc[0])
     if fmt == "xlsx" and with_farms:

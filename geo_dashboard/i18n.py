@@ -182,9 +182,14 @@ def translate_value(prefix: str, value: object, language: str) -> str:
     return str(value)
 
 
+# Type names of pandas' missing-value markers pd.NA and pd.NaT. They are
+# compared by name, so this module does not need to import pandas.
+_PANDAS_MISSING_TYPES = {"NAType", "NaTType"}
+
+
 def is_missing(value: object) -> bool:
-    """Return whether ``value`` is None or NaN, i.e. there is no number."""
-    if value is None:
+    """Return whether ``value`` is None, NaN, pd.NA or pd.NaT: there is no number."""
+    if value is None or type(value).__name__ in _PANDAS_MISSING_TYPES:
         return True
     try:
         return math.isnan(float(value))  # type: ignore[arg-type]

@@ -2,7 +2,9 @@
 
 The map has the parcels coloured by a KPI, the Natura 2000 sites as
 outlines, the area boundary, the NH3 grid as an optional overlay, a layer
-control and a legend with the unit and the class breaks. Geometries are
+control, a metric scale bar and a legend with the unit and the class breaks.
+The NH3 grid has a legend of its own that is shown only while the grid is
+switched on. Geometries are
 simplified in EPSG:28992 to the display scale, sent in EPSG:4326 with
 coordinates rounded to 6 decimals (about 0.1 m), and each feature carries only
 the properties its popup and tooltip show.
@@ -296,7 +298,7 @@ class Legend(folium.MacroElement):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.control({position: "bottomright"});
         {{ this.get_name() }}.onAdd = function (map) {
-            var div = L.DomUtil.create("div", "geo-dashboard-legend");
+            var div = L.DomUtil.create("div", {{ this.css_class | tojson }});
             div.innerHTML = {{ this.html | tojson }};
             L.DomEvent.disableClickPropagation(div);
             return div;
@@ -306,10 +308,93 @@ class Legend(folium.MacroElement):
         """
     )
 
-    def __init__(self, legend_html: str) -> None:
+    def __init__(
+        self, legend_html: str, css_class: str = "geo-dashboard-legend"
+    ) -> None:
         super().__init__()
         self._name = "Legend"
         self.html = legend_html
+        self.css_class = css_class
+
+
+class LayerLegend(folium.MacroElement):
+    """A legend control that is on the map only while its layer is.
+
+    Leaflet fires ``add`` and ``remove`` on a layer whenever it is put on
+    or taken off the map, by the layer control or by code, so the legend
+    follows the layer control's checkbox. Add this element to the map after
+    the layer.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var layer = {{ this.layer.get_name() }};
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", {{ this.css_class | tojson }});
+                div.innerHTML = {{ this.html | tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            layer.on("add", function () { legend.addTo(map); });
+            layer.on("remove", function () { legend.remove(); });
+            if (map.hasLayer(layer)) {
+                legend.addTo(map);
+            }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        layer: folium.Layer,
+        legend_html: str,
+        css_class: str = "geo-dashboard-layer-legend",
+    ) -> None:
+        super().__init__()
+        self._name = "LayerLegend"
+        self.layer = layer
+        self.html = legend_html
+        self.css_class = css_class
+
+
+class MetricScale(folium.MacroElement):
+    """A scale bar in metres and kilometres only, without feet and miles."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
+def new_map(**options: Any) -> folium.Map:
+    """Return an empty folium map with a metric scale bar and Leaflet assets only.
+
+    ``options`` go to :class:`folium.Map`; ``tiles`` is None, because
+    :func:`add_basemap` adds the base map. Leaflet is all these maps use, so
+    folium's jQuery, Bootstrap and icon fonts are left out, which the
+    browser would otherwise load for every map. Plugins such as
+    :class:`folium.plugins.Draw` still bring their own scripts.
+    """
+    folium_map = folium.Map(tiles=None, control_scale=False, **options)
+    folium_map.default_js = [js for js in folium.Map.default_js if js[0] == "leaflet"]
+    folium_map.default_css = [
+        css for css in folium.Map.default_css if css[0] == "leaflet_css"
+    ]
+    MetricScale().add_to(folium_map)
+    return folium_map
 
 
 class BasemapFallback(folium.MacroElement):
@@ -421,25 +506,31 @@ def _swatch(color: str, label: str, line: str | None = None) -> str:
     )
 
 
+_LEGEND_STYLE = (
+    "background:#fff;padding:6px 8px;border-radius:4px;"
+    "box-shadow:0 0 4px rgba(0,0,0,.4);font:12px/1.4 sans-serif;max-width:260px"
+)
+
+
+def legend_box(title: str, rows: list[tuple[str, str]]) -> str:
+    """Build the HTML of a small legend: a title and a row per colour, escaped."""
+    parts = [f'<div style="{_LEGEND_STYLE}">', f"<b>{html.escape(title)}</b>"]
+    parts += [_swatch(color, label) for color, label in rows]
+    parts.append("</div>")
+    return "".join(parts)
+
+
 def legend_html(
     title: str,
     rows: list[tuple[str, str]],
     note: str | None,
     language: str,
-    nh3_rows: list[tuple[str, str]] | None = None,
 ) -> str:
     """Build the legend's HTML; every text in it is escaped."""
-    parts = [
-        '<div style="background:#fff;padding:6px 8px;border-radius:4px;'
-        'box-shadow:0 0 4px rgba(0,0,0,.4);font:12px/1.4 sans-serif;max-width:260px">',
-        f"<b>{html.escape(title)}</b>",
-    ]
+    parts = [f'<div style="{_LEGEND_STYLE}">', f"<b>{html.escape(title)}</b>"]
     if note:
         parts.append(f'<div style="color:#555">{html.escape(note)}</div>')
     parts += [_swatch(color, label) for color, label in rows]
-    if nh3_rows:
-        parts.append(f"<b>{html.escape(translate('map.layer.nh3', language))}</b>")
-        parts += [_swatch(color, label) for color, label in nh3_rows]
     natura2000 = translate("map.layer.natura2000", language)
     parts.append(_swatch(NATURA2000_COLOR, natura2000, line="dashed"))
     boundary = translate("map.layer.boundary", language)
@@ -719,18 +810,10 @@ def build_map(
             parcel_colors = pd.Series(colors, index=values.index)
 
     view = center is not None and zoom is not None
-    folium_map = folium.Map(
+    folium_map = new_map(
         location=list(center) if view else None,
         zoom_start=zoom if view else 13,
-        tiles=None,
-        control_scale=True,
     )
-    # Leaflet is all these maps use: leave out folium's jQuery, Bootstrap and
-    # icon fonts, which the browser would otherwise load for every map.
-    folium_map.default_js = [js for js in folium.Map.default_js if js[0] == "leaflet"]
-    folium_map.default_css = [
-        css for css in folium.Map.default_css if css[0] == "leaflet_css"
-    ]
     if basemap:
         add_basemap(folium_map, translate("map.layer.basemap", language), language)
 
@@ -755,10 +838,10 @@ def build_map(
             "fill": False,
         },
     ).add_to(folium_map)
-    nh3_rows = None
+    nh3_layer = None
     if nh3_cells is not None and not nh3_cells.empty:
-        layer, nh3_rows = _nh3_layer(nh3_cells, language)
-        layer.add_to(folium_map)
+        nh3_layer, nh3_rows = _nh3_layer(nh3_cells, language)
+        nh3_layer.add_to(folium_map)
 
     folium.LayerControl(collapsed=True).add_to(folium_map)
     # A KPI mapped through one parcel column (e.g. the distance to Natura
@@ -767,7 +850,12 @@ def build_map(
     if kpi.map_column and has_message(column_key):
         name = translate(column_key, language)
     title = f"{name} ({unit})" if values is not None and unit else name
-    Legend(legend_html(title, legend_rows, note, language, nh3_rows)).add_to(folium_map)
+    Legend(legend_html(title, legend_rows, note, language)).add_to(folium_map)
+    if nh3_layer is not None:
+        # The NH3 grid starts switched off, so its legend is shown only while
+        # the layer control has it on.
+        nh3_title = translate("map.layer.nh3", language)
+        LayerLegend(nh3_layer, legend_box(nh3_title, nh3_rows)).add_to(folium_map)
 
     if not view:
         minx, miny, maxx, maxy = display["boundary"].total_bounds

@@ -192,3 +192,112 @@ def test_cycles_page_runs(pilot_env: BuildOutput) -> None:
     at = _app().run()
     at.switch_page("views/cycles.py").run()
     assert not at.exception
+
+
+def _html_bodies(at: AppTest) -> list[str]:
+    return [element.proto.body for element in at.get("html")]
+
+
+def test_map_kpi_select_follows_language(pilot_env: BuildOutput) -> None:
+    at = _app().run()
+    at.switch_page("views/map.py").run()
+    at.selectbox(key="map_kpi_select_nl").set_value("nh3_concentration_farmland").run()
+    at.selectbox(key="language_select").set_value("en").run()
+    assert not at.exception
+    # A widget per language, so the browser draws the English labels afresh.
+    keys = [select.key for select in at.selectbox]
+    assert "map_kpi_select_en" in keys
+    assert "map_kpi_select_nl" not in keys
+    select = at.selectbox(key="map_kpi_select_en")
+    assert select.value == "nh3_concentration_farmland"
+    assert "NH3 concentration over farmland" in select.options
+    assert at.session_state["map_kpi"] == "nh3_concentration_farmland"
+
+    at.selectbox(key="language_select").set_value("nl").run()
+    select = at.selectbox(key="map_kpi_select_nl")
+    assert select.value == "nh3_concentration_farmland"
+    assert "NH3-concentratie boven landbouwgrond" in select.options
+
+
+def test_page_language_attribute_follows_choice(pilot_env: BuildOutput) -> None:
+    at = _app().run()
+    dutch = '<script>document.documentElement.lang = "nl";</script>'
+    assert _html_bodies(at) == [dutch]
+    at.selectbox(key="language_select").set_value("en").run()
+    english = '<script>document.documentElement.lang = "en";</script>'
+    assert _html_bodies(at) == [english]
+    assert at.get("html")[0].proto.unsafe_allow_javascript
+
+
+def test_invalid_area_escaped_once(pilot_env: BuildOutput) -> None:
+    at = _app()
+    at.query_params["area"] = "<b>Noord & Oost</b>"
+    at.run()
+    assert not at.exception
+    message = at.error[0].value
+    # Markdown shows \< as <, so the user reads the area as it was typed.
+    assert "'\\<b\\>Noord & Oost\\</b\\>'" in message
+    assert "\\\\" not in message
+    assert "&amp;" not in message
+    assert "&lt;" not in message
+
+
+def test_unreadable_rules_message_translated(
+    pilot_env: BuildOutput,
+    pilot_paths: ProjectPaths,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    configs = tmp_path / "area_configs"
+    configs.mkdir()
+    source = pilot_paths.configs / f"{pilot_env.area_id}.yaml"
+    text = source.read_text(encoding="utf-8")
+    (configs / source.name).write_text(text + "\nprivacy: [not, a, mapping]\n")
+    monkeypatch.setenv("GEO_DASHBOARD_CONFIGS", str(configs))
+    with caplog.at_level(logging.ERROR, logger="geo_dashboard"):
+        at = _app().run()
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith("De privacyregels van dit gebied kunnen niet worden")
+    assert "noordoostpolder\\.yaml" in message
+    # The library's English error is in the log, not on the page.
+    logged = [
+        record.getMessage()
+        for record in caplog.records
+        if record.getMessage().startswith("privacy rules of area noordoostpolder")
+    ]
+    assert len(logged) == 1
+    assert "privacy" in logged[0]
+    assert logged[0].split(": ", 1)[1] not in message
+
+
+def test_scenarios_page_dutch_without_english_reasons(pilot_env: BuildOutput) -> None:
+    at = _app().run()
+    at.switch_page("views/scenarios.py").run()
+    assert not at.exception
+    captions = _texts(at.caption)
+    unavailable = [text for text in captions if text.startswith("Niet te gebruiken")]
+    assert any("de perceeltabel heeft geen kolom" in text for text in unavailable)
+    assert not any("the parcel table" in text for text in captions)
+    for table in at.dataframe:
+        cells = table.value.astype(str).to_numpy().ravel().tolist()
+        assert "None" not in cells
+        assert "nan" not in cells
+
+
+def test_scenario_rule_error_in_dutch(pilot_env: BuildOutput) -> None:
+    at = _app().run()
+    at.switch_page("views/scenarios.py").run()
+    label = "Alleen waar (formule, optioneel)"
+    where = next(box for box in at.text_input if box.label == label)
+    where.input("onbekende_kolom > 1")
+    submit = next(button for button in at.button if button.label == "Toevoegen")
+    submit.click().run()
+    assert not at.exception
+    errors = _texts(at.error)
+    assert len(errors) == 1
+    # The message is escaped for Markdown, so "(" and "_" carry a backslash.
+    assert "onbekende kolom\\(men\\) onbekende\\_kolom" in errors[0]
+    assert "unknown column" not in errors[0]
+    assert at.session_state["scenario_steps"] == []

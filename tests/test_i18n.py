@@ -164,7 +164,7 @@ def test_format_number(
     assert i18n.format_number(value, language, decimals) == expected
 
 
-@pytest.mark.parametrize("missing", [None, math.nan, float("nan")])
+@pytest.mark.parametrize("missing", [None, math.nan, float("nan"), pd.NA, pd.NaT])
 def test_format_number_missing_is_no_data(missing: float | None) -> None:
     assert i18n.format_number(missing, "nl") == "geen gegevens"
     assert i18n.format_number(missing, "en") == "no data"
@@ -176,3 +176,9 @@ def test_format_value_units() -> None:
     assert i18n.format_value(1.9958, "index", "en") == "2.00"
     assert i18n.format_value(12.0, "t CO2-eq/jr", "en") == "12.0\u00a0t CO2-eq/yr"
     assert i18n.format_value(None, "ha", "nl") == "geen gegevens"
+
+
+@pytest.mark.parametrize("missing", [None, math.nan, pd.NA])
+def test_format_value_missing_has_no_unit(missing: object) -> None:
+    assert i18n.format_value(missing, "ha", "nl") == "geen gegevens"
+    assert i18n.format_value(missing, "%", "en") == "no data"

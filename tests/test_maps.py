@@ -334,7 +334,57 @@ def test_layers_and_control(
     children = list(kpi_map.map._children.values())
     assert sum(isinstance(c, folium.LayerControl) for c in children) == 1
     assert sum(isinstance(c, folium.TileLayer) for c in children) == 1
-    assert "NH3-concentratie (1 km-raster)" in _legend(kpi_map)
+
+
+def test_nh3_legend_follows_its_layer(
+    pilot_build: BuildOutput,
+    library: KpiLibrary,
+    display: dict[str, gpd.GeoDataFrame],
+    nh3_cells: gpd.GeoDataFrame,
+) -> None:
+    kpi_map = maps.build_map(
+        pilot_build,
+        library.get("nh3_concentration_farmland"),
+        display=display,
+        nh3_cells=nh3_cells,
+    )
+    title = "NH3-concentratie (1 km-raster)"
+    # The main legend, which is always shown, leaves the NH3 grid out ...
+    assert title not in _legend(kpi_map)
+    # ... and a legend of its own is bound to the NH3 layer.
+    children = kpi_map.map._children.values()
+    bound = [c for c in children if isinstance(c, maps.LayerLegend)]
+    assert len(bound) == 1
+    assert bound[0].layer is _geojson_layers(kpi_map)[title]
+    assert f"<b>{title}</b>" in bound[0].html
+    assert "µg/m³" in bound[0].html
+    rendered = kpi_map.map.get_root().render()
+    layer_name = bound[0].layer.get_name()
+    assert f"var layer = {layer_name};" in rendered
+    assert 'layer.on("add"' in rendered
+    assert 'layer.on("remove"' in rendered
+
+
+def test_map_without_nh3_has_no_layer_legend(
+    pilot_build: BuildOutput, library: KpiLibrary, display: dict[str, gpd.GeoDataFrame]
+) -> None:
+    kpi_map = maps.build_map(
+        pilot_build, library.get("nh3_concentration_farmland"), display=display
+    )
+    children = kpi_map.map._children.values()
+    assert not any(isinstance(c, maps.LayerLegend) for c in children)
+
+
+def test_scale_bar_is_metric(
+    pilot_build: BuildOutput, library: KpiLibrary, display: dict[str, gpd.GeoDataFrame]
+) -> None:
+    kpi_map = maps.build_map(
+        pilot_build, library.get("farmland_in_nnn"), display=display
+    )
+    rendered = kpi_map.map.get_root().render()
+    assert "L.control.scale({metric: true, imperial: false})" in rendered
+    # folium's own scale bar would show feet and miles as well.
+    assert "L.control.scale()" not in rendered
 
 
 def test_no_basemap(

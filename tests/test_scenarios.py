@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
+from geo_dashboard import i18n
 from geo_dashboard.catalog import load_catalog
 from geo_dashboard.config import load_area_config
+from geo_dashboard.i18n import translate
 from geo_dashboard.kpis import load_kpi_library
 from geo_dashboard.measures import tables
 from geo_dashboard.measures.diffmap import difference_map
@@ -29,6 +33,7 @@ from geo_dashboard.measures.store import (
     save_scenario,
     scenario_folder,
 )
+from geo_dashboard.measures.texts import step_problem, unavailable_text
 
 AREA = "noordoostpolder"
 
@@ -383,3 +388,151 @@ def test_tables_use_names_and_ranges(engine):
     kpis = tables.kpi_table(engine, "nl", result.kpis)
     assert "Aandeel blijvend grasland" in kpis["KPI"].tolist()
     assert "Stikstofdepositie op landbouwgrond" not in kpis["KPI"].tolist()
+
+
+def _scenario_result(engine, measure: str, count: int = 4):
+    ids = _ids(engine, engine.applicable(measure), count)
+    scenario = Scenario(
+        name="result",
+        area_id=AREA,
+        steps=[ParcelStep(measure=measure, parcel_ids=ids)],
+    )
+    return engine.evaluate(scenario.assignment(engine))
+
+
+def test_scenario_maps_share_kpi_map_setup(engine, pilot_build):
+    result = _scenario_result(engine, "agri_environment_mixture")
+    assignment = engine.empty_assignment()
+    notice = translate("map.basemap_unavailable", "en")
+    pages = {
+        "difference": difference_map(
+            pilot_build, engine, result, "agri_environment_share", "en"
+        ),
+        "selection": selection_map(pilot_build, engine, assignment, "en"),
+    }
+    for name, page in pages.items():
+        rendered = page.get_root().render()
+        # The base map falls back to a plain background, as on the KPI map.
+        assert json.dumps(notice) in rendered, name
+        assert "L.control.scale({metric: true, imperial: false})" in rendered, name
+        assert "jquery" not in rendered.lower(), name
+        assert "bootstrap" not in rendered.lower(), name
+        assert "awesome-markers" not in rendered.lower(), name
+    draw_page = pages["selection"].get_root().render()
+    assert "leaflet.draw" in draw_page
+
+
+def test_tables_format_numbers_dutch(engine):
+    result = _scenario_result(engine, "arable_to_grassland", 3)
+    tables_nl = {
+        "kpi": tables.kpi_table(engine, "nl", result.kpis),
+        "cost": tables.cost_table(engine, "nl", result.costs),
+        "gain": tables.gain_table(
+            engine, "nl", result.cost_per_gain().dropna(subset=["eur_per_unit"])
+        ),
+    }
+    for name, table in tables_nl.items():
+        cells = table.to_numpy().ravel().tolist()
+        assert all(isinstance(cell, str) for cell in cells), name
+        for cell in cells:
+            assert cell not in ("None", "nan", "NaN", "<NA>"), name
+            assert "None" not in cell, name
+            assert "nan" not in cell.split(), name
+    kpis = tables_nl["kpi"].set_index("KPI")
+    row = kpis.loc["Aandeel blijvend grasland"]
+    current = engine.current_values["permanent_grassland_share"]
+    assert row["Nu"] == i18n.format_number(current, "nl")
+    assert "," in row["Nu"]
+    assert row["Eenheid"] == "%"
+    assert row["Doel gehaald (midden)"] in ("ja", "nee")
+    annual = result.costs["annual_mid"].iloc[0]
+    expected = i18n.format_number(annual, "nl", 0)
+    assert tables_nl["cost"]["Per jaar, € (bandbreedte)"].iloc[0].startswith(expected)
+    if annual >= 1000:
+        assert "." in expected
+
+
+def test_tables_show_missing_as_no_data(engine):
+    frame = pd.DataFrame(
+        {
+            "measure_id": ["arable_to_grassland"],
+            "parcels": [2],
+            "treated_ha": [float("nan")],
+            "annual_low": [None],
+            "annual_mid": [None],
+            "annual_high": [None],
+            "one_off_low": [1000.0],
+            "one_off_mid": [1500.0],
+            "one_off_high": [2500.0],
+        }
+    )
+    table = tables.cost_table(engine, "nl", frame)
+    row = table.iloc[0]
+    assert row["Behandeld (ha)"] == "geen gegevens"
+    assert row["Per jaar, € (bandbreedte)"] == "geen gegevens"
+    assert row["Eenmalig, € (bandbreedte)"] == "1.500 (1.000 – 2.500)"
+    english = tables.cost_table(engine, "en", frame).iloc[0]
+    assert english["One-off, € (range)"] == "1,500 (1,000 – 2,500)"
+
+
+def test_comparison_table_names_and_formats(engine):
+    scenario = Scenario(
+        name="Gras & bloemen",
+        area_id=AREA,
+        steps=[RuleStep(measure="arable_to_grassland", where="area_ha > 10")],
+    )
+    raw = compare_scenarios(engine, [scenario])
+    table = tables.comparison_table(engine, "nl", raw)
+    assert list(table.columns) == [
+        "KPI",
+        "Eenheid",
+        "Nu",
+        "Gras & bloemen",
+        "Gras & bloemen (bandbreedte)",
+    ]
+    assert table["KPI"].iloc[-1].startswith("Kosten per jaar")
+    cells = table.to_numpy().ravel().tolist()
+    assert "None" not in cells
+    assert "nan" not in cells
+    # A range is "low – high" in Dutch numbers, not a Python tuple.
+    for cell in table["Gras & bloemen (bandbreedte)"]:
+        assert " – " in cell or cell == "geen gegevens", cell
+        assert not cell.startswith("("), cell
+
+
+def test_step_problems_translated(engine):
+    unknown = {"kind": "parcels", "measure": None, "parcel_ids": ["nope-1"]}
+    dutch = step_problem(engine, unknown, "nl")
+    assert dutch is not None
+    assert dutch.startswith("Perceel-id(s) nope-1 staan niet")
+    english = step_problem(engine, unknown, "en")
+    assert english is not None
+    assert english.startswith("Parcel id(s) nope-1 are not")
+
+    bad_rule = {"kind": "rule", "measure": "arable_to_grassland", "where": "foo > 1"}
+    assert "onbekende kolom(men) foo" in (step_problem(engine, bad_rule, "nl") or "")
+    broken = {"kind": "rule", "measure": "arable_to_grassland", "where": "area_ha >"}
+    assert "geen geldige formule" in (step_problem(engine, broken, "nl") or "")
+
+    wrong = engine.parcel_ids[~engine.applicable("arable_to_grassland")][:1].tolist()
+    misfit = {"kind": "parcels", "measure": "arable_to_grassland", "parcel_ids": wrong}
+    text = step_problem(engine, misfit, "nl") or ""
+    assert text.startswith(
+        "Bouwland omzetten in blijvend grasland past niet op perceel"
+    )
+    assert "de maatregel past alleen waar" in text
+
+    fine = {"kind": "rule", "measure": "arable_to_grassland", "where": "area_ha > 10"}
+    assert step_problem(engine, fine, "nl") is None
+
+
+def test_unavailable_measure_reason_translated(engine):
+    unusable = [
+        m for m in engine.library.measures if engine.unavailable_reason(m) is not None
+    ]
+    assert unusable
+    for measure in unusable:
+        text = unavailable_text(engine, measure, "nl")
+        assert text is not None
+        assert text.startswith("de perceeltabel heeft geen kolom")
+        assert "(datagat)" in text

@@ -8,6 +8,7 @@ logged-in viewer may see it (see :func:`geo_dashboard.privacy.disclose`).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -111,11 +112,24 @@ def _store_language() -> None:
     st.session_state[LANGUAGE_KEY] = st.session_state[LANGUAGE_WIDGET_KEY]
 
 
+def page_language_script(language_code: str) -> str:
+    """Return a script that sets the ``lang`` attribute of the page's ``<html>``.
+
+    Streamlit serves its page with ``<html lang="en">`` and has no option to
+    change it, so screen readers and hyphenation would treat Dutch as English.
+    """
+    check_language(language_code)
+    return (
+        f"<script>document.documentElement.lang = {json.dumps(language_code)};</script>"
+    )
+
+
 def language_select() -> str:
     """Show the language choice in the sidebar and return the chosen language.
 
     The choice is kept under its own session key, because Streamlit drops the
-    state of a widget in any run that does not draw it.
+    state of a widget in any run that does not draw it. Every run also sets
+    the page's ``<html lang>`` to the chosen language.
     """
     st.session_state.setdefault(LANGUAGE_KEY, DEFAULT_LANGUAGE)
     st.sidebar.selectbox(
@@ -126,7 +140,10 @@ def language_select() -> str:
         key=LANGUAGE_WIDGET_KEY,
         on_change=_store_language,
     )
-    return check_language(language())
+    chosen = check_language(language())
+    # The language code comes from LANGUAGES, never from the user's text.
+    st.sidebar.html(page_language_script(chosen), unsafe_allow_javascript=True)
+    return chosen
 
 
 def areas_with_build(paths: ProjectPaths) -> list[str]:
@@ -253,8 +270,11 @@ def login_box() -> Viewer:
     account = current_account(store)
     if account is not None:
         st.sidebar.caption(
-            t("auth.logged_in", name=escape_markdown(account.username),
-              role=t(f"auth.role.{account.role}"))
+            t(
+                "auth.logged_in",
+                name=escape_markdown(account.username),
+                role=t(f"auth.role.{account.role}"),
+            )
         )
         st.sidebar.button(t("auth.logout"), on_click=_log_out, args=(store,))
         return account.viewer()
@@ -328,13 +348,16 @@ def load_context(contributions_for: Iterable[str] = ()) -> AppContext:
         configs = escape_markdown(str(paths.configs))
         context.problem = t("app.no_area", configs=configs)
     elif not re.fullmatch(AREA_ID_PATTERN, area_id):
+        # The message quotes the area itself: escaping once here is all the
+        # text gets, because a repr would double the escape backslashes.
         context.problem = t("app.invalid_area", area=escape_markdown(area_id))
     else:
         try:
             folder = current_build_folder(paths.builds, area_id)
         except BuildNotFoundError:
             builds = escape_markdown(str(paths.builds))
-            context.problem = t("app.no_build", area=area_id, builds=builds)
+            area = escape_markdown(area_id)
+            context.problem = t("app.no_build", area=area, builds=builds)
         else:
             raw = load_build(str(paths.builds), area_id, str(folder))
             context.viewer = current_viewer(current_store(paths))
@@ -342,8 +365,10 @@ def load_context(contributions_for: Iterable[str] = ()) -> AppContext:
                 context.disclosure = disclose_for(context, raw, contributions_for)
             except GeoDashboardError as err:
                 # Without the area's rules no farm data may be shown at all.
-                error = escape_markdown(str(err))
-                context.problem = t("auth.rules_failed", error=error)
+                # The page gets a translated text, the log the library's error.
+                logger.error("privacy rules of area %s not read: %s", area_id, err)
+                config = escape_markdown(f"{area_id}.yaml")
+                context.problem = t("app.rules_unreadable", config=config)
             else:
                 context.build = context.disclosure.build
     if context.problem:

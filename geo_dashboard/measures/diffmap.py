@@ -18,10 +18,10 @@ import pandas as pd
 
 from geo_dashboard.i18n import format_value, translate_unit
 from geo_dashboard.maps import (
-    BASEMAP_ATTRIBUTION,
-    BASEMAP_URL,
     BOUNDARY_COLOR,
     Legend,
+    add_basemap,
+    new_map,
     to_display,
 )
 from geo_dashboard.measures.engine import NO_MEASURE, ScenarioEngine, ScenarioResult
@@ -82,7 +82,8 @@ def difference_map(
         The app's simplified layers in EPSG:4326 (``parcels`` and
         ``boundary``); computed from ``output`` when None.
     basemap
-        Whether to show the grey BRT base map of the Kadaster, as the KPI map does.
+        Whether to show the grey BRT base map of the Kadaster, as the KPI map
+        does, with the same plain background when its tiles cannot be loaded.
     """
     definition = engine.kpi(kpi_id).definition
     if kpi_id not in result.parcel_diff:
@@ -123,19 +124,10 @@ def difference_map(
         {"label": labels}, geometry=parcels.geometry.to_numpy(), crs=parcels.crs
     ).to_geo_dict(drop_id=False)
 
-    folium_map = folium.Map(tiles=None, control_scale=True)
-    # Leaflet is all this map uses, as in geo_dashboard.maps.
-    folium_map.default_js = [js for js in folium.Map.default_js if js[0] == "leaflet"]
-    folium_map.default_css = [
-        css for css in folium.Map.default_css if css[0] == "leaflet_css"
-    ]
+    folium_map = new_map()
     if basemap:
-        folium.TileLayer(
-            BASEMAP_URL,
-            attr=BASEMAP_ATTRIBUTION,
-            name=scenario_text("scenarios.map.basemap", language),
-            max_zoom=19,
-        ).add_to(folium_map)
+        name = scenario_text("scenarios.map.basemap", language)
+        add_basemap(folium_map, name, language)
     folium.GeoJson(
         features,
         name=scenario_text("scenarios.map.layer", language),

@@ -19,10 +19,10 @@ import shapely
 from folium.plugins import Draw
 
 from geo_dashboard.maps import (
-    BASEMAP_ATTRIBUTION,
-    BASEMAP_URL,
     BOUNDARY_COLOR,
     CATEGORY_COLORS,
+    add_basemap,
+    new_map,
     to_display,
 )
 from geo_dashboard.measures.engine import NO_MEASURE, ScenarioEngine
@@ -91,7 +91,8 @@ def selection_map(
         The app's simplified layers in EPSG:4326 (``parcels``, ``boundary``);
         computed from ``output`` when None.
     basemap
-        Whether to show the grey BRT base map of the Kadaster.
+        Whether to show the grey BRT base map of the Kadaster, with a plain
+        background when its tiles cannot be loaded.
     """
     if display is None:
         display = {
@@ -121,14 +122,12 @@ def selection_map(
         {"label": labels}, geometry=parcels.geometry.to_numpy(), crs=parcels.crs
     ).to_geo_dict(drop_id=False)
 
-    folium_map = folium.Map(tiles=None, control_scale=True)
+    # NOTE: Leaflet.draw, which Draw declares, still loads from cdnjs, so the
+    # drawing tools need that CDN. The rest loads as on the KPI map.
+    folium_map = new_map()
     if basemap:
-        folium.TileLayer(
-            BASEMAP_URL,
-            attr=BASEMAP_ATTRIBUTION,
-            name=scenario_text("scenarios.map.basemap", language),
-            max_zoom=19,
-        ).add_to(folium_map)
+        name = scenario_text("scenarios.map.basemap", language)
+        add_basemap(folium_map, name, language)
     folium.GeoJson(
         features,
         name=scenario_text("scenarios.map.measures_layer", language),

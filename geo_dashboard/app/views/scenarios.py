@@ -7,6 +7,7 @@ Texts come from ``data/messages_scenarios.yaml``.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import numpy as np
@@ -28,6 +29,7 @@ from geo_dashboard.measures.optimiser import (
     optimise,
     target_options,
 )
+from geo_dashboard.measures.proposals import engine_with_accepted
 from geo_dashboard.measures.relations import (
     measure_effects,
     relations_dot,
@@ -41,8 +43,10 @@ from geo_dashboard.measures.store import (
     load_scenario,
     save_scenario,
 )
-from geo_dashboard.measures.texts import scenario_text
+from geo_dashboard.measures.texts import scenario_text, step_problem, unavailable_text
 from geo_dashboard.privacy import OTHER_FARMS
+
+logger = logging.getLogger(__name__)
 
 st.session_state.setdefault("scenario_steps", [])
 st.session_state.setdefault("scenario_result_version", 0)
@@ -68,9 +72,15 @@ def s(key: str, **params: object) -> str:
 # The engine works on the viewer's build: farm ids of farms the viewer may
 # not see are pooled, so per-farm results never name them.
 try:
-    engine = common.scenario_engine(context)
+    engine = engine_with_accepted(
+        common.scenario_engine(context),
+        common.current_store(context.paths),
+        common.kpi_library(),
+        build.nature,
+    )
 except GeoDashboardError as err:
-    st.error(common.escape_markdown(str(err)))
+    logger.error("scenario engine of area %s not started: %s", build.area_id, err)
+    st.error(s("scenarios.error.engine"))
     st.stop()
 disclosure = context.disclosure
 assert disclosure is not None
@@ -114,17 +124,20 @@ def current_scenario(
 
 def add_step(step: dict) -> None:
     """Add a step to the scenario unless it is rejected; show why it is."""
+    problem = step_problem(engine, step, language)
+    if problem is not None:
+        st.error(common.escape_markdown(problem))
+        return
     steps = [*st.session_state["scenario_steps"], step]
     try:
         candidate = Scenario(name="check", area_id=build.area_id, steps=steps)
         before = candidate.model_copy(update={"steps": steps[:-1]}).assignment(engine)
         after = candidate.assignment(engine)
-    except ValidationError as err:
-        messages = [item["msg"].removeprefix("Value error, ") for item in err.errors()]
-        st.error(common.escape_markdown("; ".join(messages)))
-        return
-    except GeoDashboardError as err:
-        st.error(common.escape_markdown(str(err)))
+    except (ValidationError, GeoDashboardError) as err:
+        # step_problem covers what a user can get wrong; anything else is
+        # logged in the library's English and shown as a translated text.
+        logger.warning("step %s rejected in area %s: %s", step, build.area_id, err)
+        st.error(s("scenarios.error.step"))
         return
     if step["measure"] is not None and not (after != before).any():
         st.warning(
@@ -149,7 +162,7 @@ build_tab, compare_tab, relations_tab, optimise_tab = st.tabs(
 with build_tab:
     available = [m.id for m in engine.library.measures if engine.applicable(m.id).any()]
     unavailable = {
-        m.id: engine.unavailable_reason(m) or s("scenarios.no_parcels")
+        m.id: unavailable_text(engine, m, language) or s("scenarios.no_parcels")
         for m in engine.library.measures
         if m.id not in available
     }
@@ -162,7 +175,8 @@ with build_tab:
             )
             st.caption(measure.description.get(language))
             if measure.id in unavailable:
-                st.caption(s("scenarios.unavailable", reason=unavailable[measure.id]))
+                reason = common.escape_markdown(unavailable[measure.id])
+                st.caption(s("scenarios.unavailable", reason=reason))
     left, right = st.columns(2)
     with left, st.form("rule_form"):
         st.subheader(s("scenarios.add_rule"))
@@ -220,7 +234,8 @@ with build_tab:
         assignment = scenario.assignment(engine)
         result = engine.evaluate(assignment, scenario.planning_years)
     except GeoDashboardError as err:
-        st.error(common.escape_markdown(str(err)))
+        logger.error("scenario of area %s not computed: %s", build.area_id, err)
+        st.error(s("scenarios.error.evaluate"))
         st.stop()
     st.session_state["scenario_assignment"] = assignment
 
@@ -354,9 +369,11 @@ with compare_tab:
             ]
             if loaded:
                 st.dataframe(
-                    compare_scenarios(engine, loaded),
+                    tables.comparison_table(
+                        engine, language, compare_scenarios(engine, loaded)
+                    ),
                     hide_index=True,
-                    use_container_width=True,
+                    width="stretch",
                 )
             for item in loaded:
                 st.markdown(
@@ -369,7 +386,13 @@ with compare_tab:
                 ]
                 st.rerun()
         except GeoDashboardError as err:
-            st.error(common.escape_markdown(str(err)))
+            logger.warning(
+                "saved scenarios %s of area %s not shown: %s",
+                chosen,
+                build.area_id,
+                err,
+            )
+            st.error(s("scenarios.error.load"))
 
 # --- Goals, KPIs and measures -------------------------------------------------
 with relations_tab:
@@ -385,7 +408,7 @@ with relations_tab:
         matrix.index = [kpi_name(kpi_id) for kpi_id in matrix.index]
         matrix.columns = list(matrix.index)
         st.caption(s("scenarios.tradeoffs_note"))
-        st.dataframe(matrix.round(2), width="stretch")
+        st.dataframe(tables.matrix_table(matrix, language), width="stretch")
 
 # --- Optimiser ---------------------------------------------------------------
 with optimise_tab:
