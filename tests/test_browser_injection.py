@@ -384,9 +384,8 @@ def test_map_popup_tooltip_and_legend(visit: Visit) -> None:
     assert PARCEL_ID in popup.inner_text()
     visit.assert_clean("map, parcel popup")
 
-    # The page shows the clicked popup text below the map with st.text.
-    # NOTE: after a click on any parcel the map page keeps starting new
-    # script runs for tens of seconds, so this waits for one idle moment only.
+    # The click starts a script run, after which the page shows the popup
+    # text below the map with st.text.
     main = visit.page.locator('[data-testid="stMain"]')
     expect(main.get_by_text(PARCEL_ID, exact=False)).to_be_visible(
         timeout=PAGE_TIMEOUT_MS
