@@ -10,15 +10,18 @@ from pathlib import Path
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.logging import RichHandler
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from geo_dashboard.build import BUILD_STEPS, build_area
 from geo_dashboard.catalog import load_catalog
 from geo_dashboard.cli_areas import add_layer_command, new_area_command
+from geo_dashboard.cli_common import (
+    console,
+    error_console,
+    fail,
+)
 from geo_dashboard.cli_cycles import cycle_app, export_config, report
 from geo_dashboard.cli_farms import farms_app, users_app
 from geo_dashboard.config import list_areas, load_area_config
@@ -32,9 +35,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-# Without a terminal rich falls back to 80 columns, too narrow for the KPI table.
-console = Console(width=None if sys.stdout.isatty() else 140)
-error_console = Console(stderr=True)
 logger = logging.getLogger("geo_dashboard.cli")
 
 APP_ENTRY = Path(__file__).resolve().parent / "app" / "main.py"
@@ -59,11 +59,6 @@ def _configure(
     )
 
 
-def _fail(err: Exception) -> None:
-    error_console.print(f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
-
-
 @app.command()
 def build(
     area: str = typer.Argument(..., help="Area id: the name of a file in area_configs/."),
@@ -79,7 +74,7 @@ def build(
 ) -> None:
     """Build an area from its layers and print its KPI table."""
     if engine not in ("local", "dask"):
-        _fail(ValueError(f"engine {engine!r} is not supported; use local or dask"))
+        fail(ValueError(f"engine {engine!r} is not supported; use local or dask"))
     paths = ProjectPaths.from_env()
     progress = Progress(
         TextColumn("[bold]{task.description:<20}"),
@@ -102,7 +97,7 @@ def build(
             )
             progress.update(task, completed=len(BUILD_STEPS), description="done")
     except GeoDashboardError as err:
-        _fail(err)
+        fail(err)
     console.print(
         f"Built [bold]{area}[/]: {output.manifest['parcel_count']} parcels, "
         f"{output.manifest['parcel_area_ha']:.1f} ha -> {output.folder}"
@@ -119,7 +114,7 @@ def kpis(
     try:
         output = read_build(ProjectPaths.from_env().builds, area)
     except GeoDashboardError as err:
-        _fail(err)
+        fail(err)
     if csv:
         output.kpis.to_csv(sys.stdout, index=False)
     else:
@@ -137,7 +132,7 @@ def validate(
         config = load_area_config(paths.configs, area, catalog, load_kpi_library())
         _check_layer_files(catalog, config)
     except GeoDashboardError as err:
-        _fail(err)
+        fail(err)
     gaps = ", ".join(config.data_gaps) or "none"
     console.print(
         f"[green]valid[/]: {config.path} ({len(config.kpis)} KPIs, "
@@ -183,12 +178,12 @@ def export(
     from geo_dashboard.exports import export as write_export
 
     if language not in ("nl", "en"):
-        _fail(ValueError(f"language {language!r} is not supported; use nl or en"))
+        fail(ValueError(f"language {language!r} is not supported; use nl or en"))
     try:
         output = read_build(ProjectPaths.from_env().builds, area)
         path = write_export(output, fmt, out, kpi_id=kpi, language=language)  # type: ignore[arg-type]
     except (GeoDashboardError, ValueError) as err:
-        _fail(err)
+        fail(err)
     console.print(f"Wrote {path}")
 
 

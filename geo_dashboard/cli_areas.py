@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from geo_dashboard.cli_common import (
+    console,
+    error_console,
+    fail,
+)
 from geo_dashboard.errors import GeoDashboardError
 from geo_dashboard.layer_import import LayerRequest, import_layer
 from geo_dashboard.paths import ProjectPaths
 from geo_dashboard.scaffold import AreaRequest, new_area
-
-console = Console(width=None if sys.stdout.isatty() else 140)
-error_console = Console(stderr=True)
-
-
-def _fail(err: Exception) -> None:
-    error_console.print(
-        f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
-    )
-    raise typer.Exit(code=2)
 
 
 @contextmanager
@@ -109,7 +102,7 @@ def new_area_command(
         with _progress(f"new-area {area}") as on_step:
             result = new_area(paths, request, on_step=on_step)
     except GeoDashboardError as err:
-        _fail(err)
+        fail(err)
     console.print(f"Wrote [bold]{escape(str(result.config_path))}[/]")
     console.print(
         f"Boundary layer {result.boundary.id} -> {escape(result.boundary.file)}"
@@ -183,7 +176,7 @@ def add_layer_command(
     for item in column or []:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            _fail(ValueError(f"--column {item!r} is invalid; write KEY=NAME."))
+            fail(ValueError(f"--column {item!r} is invalid; write KEY=NAME."))
         columns[key] = value
     request = LayerRequest(
         file=file,
@@ -202,7 +195,7 @@ def add_layer_command(
         with _progress(f"add-layer {layer_id}") as on_step:
             result = import_layer(ProjectPaths.from_env(), request, on_step=on_step)
     except GeoDashboardError as err:
-        _fail(err)
+        fail(err)
     console.print(
         f"Added layer [bold]{result.entry.id}[/] ({result.entry.kind}) -> "
         f"{escape(result.entry.file)}"

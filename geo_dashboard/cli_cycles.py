@@ -7,20 +7,23 @@
 
 from __future__ import annotations
 
-import getpass
 import logging
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from geo_dashboard.cli_common import (
+    BY_HELP,
+    cli_store,
+    console,
+    default_author,
+    error_console,
+    fail,
+)
 from geo_dashboard.cycles_view import describe_change, kpi_name
 from geo_dashboard.errors import GeoDashboardError
 from geo_dashboard.i18n import LANGUAGES
@@ -29,14 +32,12 @@ from geo_dashboard.paths import ProjectPaths
 from geo_dashboard.report import default_report_name, write_report
 from geo_dashboard.store import (
     MapViewSpec,
-    Store,
     add_reflection,
     close_cycle,
     diff_cycles,
     find_cycle,
     list_cycles,
     list_gaps,
-    open_store,
     retire_kpi,
     set_gap,
     set_target,
@@ -49,34 +50,9 @@ cycle_app = typer.Typer(
     help="Cycles of an area process: start, close, diff, targets, reflections.",
     no_args_is_help=True,
 )
-console = Console(width=None if sys.stdout.isatty() else 140)
-error_console = Console(stderr=True)
 logger = logging.getLogger(__name__)
 
-USER_ENV = "GEO_DASHBOARD_USER"
 AREA_HELP = "Area id with a recorded build, e.g. noordoostpolder."
-BY_HELP = f"Who makes the change; default ${USER_ENV} or the login name."
-
-
-def _default_author() -> str:
-    return os.environ.get(USER_ENV) or getpass.getuser()
-
-
-def _fail(err: Exception) -> None:
-    error_console.print(
-        f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
-    )
-    raise typer.Exit(code=2)
-
-
-@contextmanager
-def _store() -> Iterator[Store]:
-    # Every store or config error becomes the CLI's exit code 2 with a message.
-    try:
-        with open_store(paths=ProjectPaths.from_env()) as store:
-            yield store
-    except GeoDashboardError as err:
-        _fail(err)
 
 
 @cycle_app.command("start")
@@ -88,8 +64,8 @@ def start(
     by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Start the next cycle; the open cycle is closed and both are frozen."""
-    with _store() as store:
-        started = start_cycle(store, area, name, by or _default_author())
+    with cli_store() as store:
+        started = start_cycle(store, area, name, by or default_author())
     if started.closed is not None:
         console.print(
             f"Closed cycle {started.closed.number} (v{started.closed.version})."
@@ -107,18 +83,18 @@ def close(
     by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Close the open cycle and freeze its KPI values and targets."""
-    with _store() as store:
-        cycle = close_cycle(store, area, by or _default_author())
+    with cli_store() as store:
+        cycle = close_cycle(store, area, by or default_author())
     console.print(f"Closed cycle {cycle.number} (v{cycle.version}) of {area}.")
 
 
 @cycle_app.command("list")
 def list_(area: str = typer.Argument(..., help=AREA_HELP)) -> None:
     """List the cycles of an area, oldest first."""
-    with _store() as store:
+    with cli_store() as store:
         cycles = list_cycles(store, area)
     if not cycles:
-        _fail(
+        fail(
             GeoDashboardError(
                 f"area {area!r} has no cycles. Run: geo-dashboard build {area}"
             )
@@ -150,7 +126,7 @@ def diff(
 ) -> None:
     """Show what changed between two cycles: KPI values, KPI set, targets, data."""
     library = load_kpi_library()
-    with _store() as store:
+    with cli_store() as store:
         result = diff_cycles(store, area, a, b)
 
     console.print(
@@ -229,7 +205,7 @@ def set_target_command(
     ),
 ) -> None:
     """Change a KPI's target in the open cycle, with a required rationale."""
-    with _store() as store:
+    with cli_store() as store:
         row = set_target(
             store,
             area,
@@ -257,7 +233,7 @@ def retire_kpi_command(
     by: str = typer.Option(..., "--by", help="Who makes the change."),
 ) -> None:
     """Take a KPI out of the area's KPI set; its history is kept."""
-    with _store() as store:
+    with cli_store() as store:
         row = retire_kpi(store, area, kpi, rationale=rationale, by=by)
     console.print(f"Retired {kpi} (version {row.version}, cycle v{row.cycle.version}).")
 
@@ -310,7 +286,7 @@ def reflect(
             try:
                 bounds = tuple(float(part) for part in map_bounds.split(","))
             except ValueError:
-                _fail(
+                fail(
                     ValueError(
                         f"--map-bounds {map_bounds!r} is invalid; give four numbers: "
                         "west,south,east,north"
@@ -320,13 +296,13 @@ def reflect(
             part.strip() for part in (map_layers or "").split(",") if part.strip()
         ]
         view = MapViewSpec(kpi_id=kpi, layers=layers, bounds=bounds)  # type: ignore[arg-type]
-    with _store() as store:
+    with cli_store() as store:
         row = add_reflection(
             store,
             area,
             kind,
             text,
-            by or _default_author(),
+            by or default_author(),
             kpi_id=kpi,
             cycle=cycle,
             measure=measure,
@@ -362,13 +338,13 @@ def gap(
     by: str = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Add or update an entry of the data-gap register; earlier versions are kept."""
-    with _store() as store:
+    with cli_store() as store:
         entry = set_gap(
             store,
             area,
             kind,
             subject,
-            by=by or _default_author(),
+            by=by or default_author(),
             missing=missing,
             supplier=supplier,
             sourcing_cost_eur=sourcing_cost,
@@ -384,7 +360,7 @@ def gap(
 @cycle_app.command("gaps")
 def gaps(area: str = typer.Argument(..., help=AREA_HELP)) -> None:
     """List the data-gap register of an area."""
-    with _store() as store:
+    with cli_store() as store:
         entries = list_gaps(store, area)
     view = Table(title=f"Data gaps of {area}")
     for column in ("kind", "subject", "missing", "supplier", "cost (euro)", "status"):
@@ -410,14 +386,14 @@ def export_config(
 ) -> None:
     """Write the area config with the KPIs, targets and gaps held in the store."""
     paths = ProjectPaths.from_env()
-    with _store() as store:
+    with cli_store() as store:
         text = export_area_config(store, paths, area)
     if out is None:
         sys.stdout.write(text)
         return
     if out.is_dir():
         example = out / f"{area}.yaml"
-        _fail(
+        fail(
             ValueError(
                 f"target {str(out)!r} is a folder; give a file name, e.g. {example}"
             )
@@ -443,13 +419,13 @@ def report(
 ) -> None:
     """Write a self-contained HTML report of a cycle."""
     if language not in LANGUAGES:
-        _fail(
+        fail(
             ValueError(
                 f"--lang {language!r} is invalid; use one of {', '.join(LANGUAGES)}"
             )
         )
     paths = ProjectPaths.from_env()
-    with _store() as store:
+    with cli_store() as store:
         if out is None:
             with store.read() as session:
                 version = find_cycle(session, area, cycle).version

@@ -8,24 +8,27 @@ are never echoed or logged.
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from geo_dashboard.auth import add_user, deactivate_user, list_users, set_password
 from geo_dashboard.catalog import file_digest, load_catalog
+from geo_dashboard.cli_common import (
+    BY_HELP,
+    cli_store,
+    console,
+    default_author,
+    fail,
+)
 from geo_dashboard.config import list_areas, load_area_config
 from geo_dashboard.errors import ConfigError, GeoDashboardError, LayerError
 from geo_dashboard.farm_import import read_farm_data
@@ -39,12 +42,10 @@ from geo_dashboard.output import current_build_folder, read_build
 from geo_dashboard.paths import ProjectPaths
 from geo_dashboard.privacy import PURPOSES
 from geo_dashboard.store import (
-    Store,
     consent_history,
     consent_state,
     import_farm_data,
     list_farm_imports,
-    open_store,
     set_consent,
 )
 from geo_dashboard.store.privacy_models import USER_ROLES
@@ -55,34 +56,9 @@ farms_app = typer.Typer(
 users_app = typer.Typer(
     help="Dashboard users: coordinators, farmers and planners.", no_args_is_help=True
 )
-console = Console(width=None if sys.stdout.isatty() else 140)
-error_console = Console(stderr=True)
 logger = logging.getLogger(__name__)
 
-USER_ENV = "GEO_DASHBOARD_USER"
 AREA_HELP = "Area id with a build, e.g. noordoostpolder."
-BY_HELP = f"Who makes the change; default ${USER_ENV} or the login name."
-
-
-def _default_author() -> str:
-    return os.environ.get(USER_ENV) or getpass.getuser()
-
-
-def _fail(err: Exception | str) -> None:
-    error_console.print(
-        f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
-    )
-    raise typer.Exit(code=2)
-
-
-@contextmanager
-def _store() -> Iterator[Store]:
-    # Every store, config or input error becomes exit code 2 with a message.
-    try:
-        with open_store(paths=ProjectPaths.from_env()) as store:
-            yield store
-    except GeoDashboardError as err:
-        _fail(err)
 
 
 def _area_farms(paths: ProjectPaths, area: str) -> set[str]:
@@ -90,9 +66,9 @@ def _area_farms(paths: ProjectPaths, area: str) -> set[str]:
     try:
         build = read_build(paths.builds, area)
     except GeoDashboardError as err:
-        _fail(err)
+        fail(err)
     if "farm_id" not in build.parcels:
-        _fail(
+        fail(
             f"the build of area {area!r} has no farms: name a farm register under "
             f"farm_register in its area config, then run: geo-dashboard build {area}"
         )
@@ -114,21 +90,21 @@ def import_(
 ) -> None:
     """Check a farm data file and store it; an invalid file stores nothing."""
     if decimal not in (None, ",", "."):
-        _fail(f"decimal mark {decimal!r} is not supported; use ',' or '.'")
+        fail(f"decimal mark {decimal!r} is not supported; use ',' or '.'")
     paths = ProjectPaths.from_env()
     known = _area_farms(paths, area)
     try:
         table = read_farm_data(file, known_farms=known, decimal=decimal)
     except LayerError as err:
-        _fail(err)
-    with _store() as store:
+        fail(err)
+    with cli_store() as store:
         record = import_farm_data(
             store,
             area,
             table,
             file_name=file.name,
             sha256=file_digest(file),
-            by=by or _default_author(),
+            by=by or default_author(),
         )
     console.print(
         f"Imported {record.row_count} rows ({record.value_count} values) from "
@@ -139,7 +115,7 @@ def import_(
 @farms_app.command("imports")
 def imports(area: str = typer.Argument(..., help=AREA_HELP)) -> None:
     """List the farm data imports of an area, oldest first."""
-    with _store() as store:
+    with cli_store() as store:
         records = list_farm_imports(store, area)
     view = Table(title=f"Farm data imports of {area}")
     for column in ("no.", "file", "rows", "values", "sha256", "by", "when (UTC)"):
@@ -197,15 +173,15 @@ def illustrate(
         target = catalog.path(entry)
         build = read_build(paths.builds, area)
     except GeoDashboardError as err:
-        _fail(err)
+        fail(err)
     if target.is_file() and not force:
         try:
             existing = read_register(target)
         except LayerError as err:
-            _fail(f"{err} Pass --force to replace the file.")
+            fail(f"{err} Pass --force to replace the file.")
         real = ~existing["farm_id"].str.startswith(f"{ILLUSTRATIVE_PREFIX}-")
         if real.any():
-            _fail(
+            fail(
                 f"farm register {target} holds {int(real.sum())} rows with farm ids "
                 f"that do not start with {ILLUSTRATIVE_PREFIX}-, so it may describe "
                 "real farms; pass --force to replace it"
@@ -232,9 +208,9 @@ def consent(
 ) -> None:
     """Record a consent the farm gave outside the app (e.g. on paper)."""
     if farm not in _area_farms(ProjectPaths.from_env(), area):
-        _fail(f"farm {farm!r} is not in the farm register of area {area!r}")
-    with _store() as store:
-        change = set_consent(store, area, farm, purpose, grant, by or _default_author())
+        fail(f"farm {farm!r} is not in the farm register of area {area!r}")
+    with cli_store() as store:
+        change = set_consent(store, area, farm, purpose, grant, by or default_author())
     state = "given" if change.granted else "withdrawn"
     console.print(f"Consent for {purpose} {state} for farm {escape(farm)} in {area}.")
 
@@ -245,7 +221,7 @@ def consents(
     farm: str = typer.Option(None, "--farm", help="Show the full history of one farm."),
 ) -> None:
     """List the consents in force, or one farm's history of changes."""
-    with _store() as store:
+    with cli_store() as store:
         if farm is None:
             state = consent_state(store, area)
         else:
@@ -328,14 +304,14 @@ def add(
         known = _known_farms(ProjectPaths.from_env())
         unknown = sorted(set(farm) - known)
         if unknown:
-            _fail(
+            fail(
                 f"farm(s) {', '.join(unknown)} are not in the farm register of any "
                 "built area; check the id or build the area first"
             )
     password = _read_password(password_stdin)
-    with _store() as store:
+    with cli_store() as store:
         account = add_user(
-            store, username, password, role, farm, by=by or _default_author()
+            store, username, password, role, farm, by=by or default_author()
         )
     farms = f" for farm(s) {', '.join(account.farms)}" if account.farms else ""
     console.print(f"Added {account.role} {escape(account.username)}{escape(farms)}.")
@@ -344,7 +320,7 @@ def add(
 @users_app.command("list")
 def list_() -> None:
     """List users with their role, farms and whether they may log in."""
-    with _store() as store:
+    with cli_store() as store:
         accounts = list_users(store)
     view = Table(title="Users")
     for column in ("username", "role", "farms", "active"):
@@ -370,7 +346,7 @@ def passwd(
 ) -> None:
     """Set a new password; the user's open sessions end."""
     password = _read_password(password_stdin)
-    with _store() as store:
+    with cli_store() as store:
         set_password(store, username, password)
     console.print(f"Password of {escape(username)} changed; its sessions were ended.")
 
@@ -378,6 +354,6 @@ def passwd(
 @users_app.command("deactivate")
 def deactivate(username: str = typer.Argument(..., help="Login name.")) -> None:
     """Block a user from logging in and end the user's sessions."""
-    with _store() as store:
+    with cli_store() as store:
         deactivate_user(store, username)
     console.print(f"User {escape(username)} can no longer log in.")
