@@ -18,13 +18,11 @@ import pandas as pd
 
 from geo_dashboard.i18n import format_value, translate_unit
 from geo_dashboard.maps import (
-    BOUNDARY_COLOR,
     Legend,
-    add_basemap,
-    new_map,
     to_display,
 )
 from geo_dashboard.measures.engine import NO_MEASURE, ScenarioEngine, ScenarioResult
+from geo_dashboard.measures.parcel_map import parcel_map
 from geo_dashboard.measures.texts import scenario_text
 from geo_dashboard.output import BuildOutput
 
@@ -120,34 +118,16 @@ def difference_map(
         )
     ]
     fill = colors.reindex(parcels.index).fillna(NO_MEASURE_COLOR).tolist()
-    features = gpd.GeoDataFrame(
-        {"label": labels}, geometry=parcels.geometry.to_numpy(), crs=parcels.crs
-    ).to_geo_dict(drop_id=False)
-
-    folium_map = new_map()
-    if basemap:
-        name = scenario_text("scenarios.map.basemap", language)
-        add_basemap(folium_map, name, language)
-    folium.GeoJson(
-        features,
-        name=scenario_text("scenarios.map.layer", language),
-        style_function=lambda feature: {
-            "fillColor": fill[int(feature["id"])],
-            "color": "#444444",
-            "weight": 0.4,
-            "fillOpacity": 0.8,
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-    ).add_to(folium_map)
-    folium.GeoJson(
-        display["boundary"].to_geo_dict(drop_id=True),
-        name=scenario_text("scenarios.map.boundary", language),
-        style_function=lambda feature: {
-            "color": BOUNDARY_COLOR,
-            "weight": 3,
-            "fill": False,
-        },
-    ).add_to(folium_map)
+    folium_map = parcel_map(
+        parcels,
+        labels,
+        fill,
+        layer_name=scenario_text("scenarios.map.layer", language),
+        boundary=display["boundary"],
+        language=language,
+        basemap=basemap,
+        fill_opacity=0.8,
+    )
     folium.LayerControl(collapsed=True).add_to(folium_map)
     title = scenario_text(
         "scenarios.map.legend_title",

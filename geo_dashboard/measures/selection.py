@@ -19,13 +19,11 @@ import shapely
 from folium.plugins import Draw
 
 from geo_dashboard.maps import (
-    BOUNDARY_COLOR,
     CATEGORY_COLORS,
-    add_basemap,
-    new_map,
     to_display,
 )
 from geo_dashboard.measures.engine import NO_MEASURE, ScenarioEngine
+from geo_dashboard.measures.parcel_map import parcel_map
 from geo_dashboard.measures.texts import scenario_text
 from geo_dashboard.output import BuildOutput
 
@@ -118,36 +116,18 @@ def selection_map(
         )
         for pid, item in zip(ids, rows, strict=True)
     ]
-    features = gpd.GeoDataFrame(
-        {"label": labels}, geometry=parcels.geometry.to_numpy(), crs=parcels.crs
-    ).to_geo_dict(drop_id=False)
-
     # NOTE: Leaflet.draw, which Draw declares, still loads from cdnjs, so the
     # drawing tools need that CDN. The rest loads as on the KPI map.
-    folium_map = new_map()
-    if basemap:
-        name = scenario_text("scenarios.map.basemap", language)
-        add_basemap(folium_map, name, language)
-    folium.GeoJson(
-        features,
-        name=scenario_text("scenarios.map.measures_layer", language),
-        style_function=lambda feature: {
-            "fillColor": fill[int(feature["id"])],
-            "color": "#444444",
-            "weight": 0.4,
-            "fillOpacity": 0.7,
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-    ).add_to(folium_map)
-    folium.GeoJson(
-        display["boundary"].to_geo_dict(drop_id=True),
-        name=scenario_text("scenarios.map.boundary", language),
-        style_function=lambda feature: {
-            "color": BOUNDARY_COLOR,
-            "weight": 3,
-            "fill": False,
-        },
-    ).add_to(folium_map)
+    folium_map = parcel_map(
+        parcels,
+        labels,
+        fill,
+        layer_name=scenario_text("scenarios.map.measures_layer", language),
+        boundary=display["boundary"],
+        language=language,
+        basemap=basemap,
+        fill_opacity=0.7,
+    )
     Draw(
         export=False,
         draw_options={
