@@ -12,15 +12,13 @@ files.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geo_dashboard.i18n import (
@@ -38,8 +36,11 @@ from geo_dashboard.maps import (
     Classification,
     Legend,
     add_basemap,
+    class_colors,
     classify_values,
     display_layers,
+    escaped_text,
+    geojson_features,
     legend_html,
 )
 from geo_dashboard.output import BuildOutput
@@ -229,7 +230,7 @@ def _area_map(
             display["nature"], site_values, classification, unit, language
         ).add_to(folium_map)
     folium.GeoJson(
-        _features(display["boundary"], {}),
+        geojson_features(display["boundary"], {}),
         name=translate("map.layer.boundary", language),
         style_function=lambda feature: {
             "color": BOUNDARY_COLOR,
@@ -249,23 +250,7 @@ def _fills(
 ) -> list[str]:
     if classification is None or values is None:
         return [NO_VALUE_COLOR] * len(index)
-    ordered = values.reindex(index)
-    palette = np.asarray((*classification.colors, NO_VALUE_COLOR))
-    return list(palette[classification.classify(ordered)])
-
-
-def _escaped(values: pd.Series) -> pd.Series:
-    text = values.astype("object").where(values.notna(), "").astype(str)
-    return text.map(html.escape)
-
-
-def _features(
-    frame: gpd.GeoDataFrame, properties: dict[str, pd.Series]
-) -> dict[str, Any]:
-    # Feature ids are row positions ("0", "1", ...), which the style functions use.
-    columns = {name: values.reindex(frame.index) for name, values in properties.items()}
-    table = gpd.GeoDataFrame(columns, geometry=frame.geometry).reset_index(drop=True)
-    return table.to_geo_dict(drop_id=False)
+    return list(class_colors(classification, values.reindex(index)))
 
 
 def _parcel_layer(
@@ -280,16 +265,16 @@ def _parcel_layer(
     source = output.parcels.reindex(parcels.index)
     properties: dict[str, pd.Series] = {}
     if "crop_name" in source:
-        properties["crop"] = _escaped(source["crop_name"])
+        properties["crop"] = escaped_text(source["crop_name"])
     if values is not None:
         texts = values.reindex(parcels.index).map(
             lambda v: format_value(v, unit, language)
         )
-        properties["value"] = _escaped(texts)
+        properties["value"] = escaped_text(texts)
     fills = _fills(classification, values, parcels.index)
     opacity = 0.75 if values is not None else 0.3
     layer = folium.GeoJson(
-        _features(parcels, properties),
+        geojson_features(parcels, properties),
         name=translate("map.layer.parcels", language, name=kpi.name.get(language)),
         style_function=lambda feature: {
             "color": "#444444",
@@ -311,12 +296,12 @@ def _nature_layer(
     language: str,
 ) -> folium.GeoJson:
     names = nature["site"] if "site" in nature else pd.Series("", index=nature.index)
-    properties = {"site": _escaped(names)}
+    properties = {"site": escaped_text(names)}
     if values is not None:
         texts = values.reindex(nature.index).map(
             lambda v: format_value(v, unit, language)
         )
-        properties["value"] = _escaped(texts)
+        properties["value"] = escaped_text(texts)
     fills = (
         _fills(classification, values, nature.index)
         if values is not None
@@ -324,7 +309,7 @@ def _nature_layer(
     )
     opacity = 0.6 if values is not None else 0.0
     return folium.GeoJson(
-        _features(nature, properties),
+        geojson_features(nature, properties),
         name=translate("map.layer.natura2000", language),
         style_function=lambda feature: {
             "color": NATURA2000_COLOR,

@@ -539,12 +539,13 @@ def legend_html(
     return "".join(parts)
 
 
-def _escaped(values: pd.Series) -> pd.Series:
+def escaped_text(values: pd.Series) -> pd.Series:
+    """Return the values as HTML-escaped text, with missing values as ""."""
     text = values.astype("object").where(values.notna(), "").astype(str)
     return text.map(html.escape)
 
 
-def _features(
+def geojson_features(
     frame: gpd.GeoDataFrame, properties: dict[str, pd.Series]
 ) -> dict[str, Any]:
     """Return ``frame`` as GeoJSON; feature ids are row positions ("0", "1", ...)."""
@@ -553,7 +554,8 @@ def _features(
     return table.to_geo_dict(drop_id=False)
 
 
-def _class_colors(classification: Classification, values: pd.Series) -> np.ndarray:
+def class_colors(classification: Classification, values: pd.Series) -> np.ndarray:
+    """Return the class colour per value, ``NO_VALUE_COLOR`` where it is missing."""
     palette = np.asarray((*classification.colors, NO_VALUE_COLOR))
     return palette[classification.classify(values)]
 
@@ -635,7 +637,7 @@ def _parcel_properties(
             # The unit is in the label, so each parcel sends only its number.
             values = values.map(lambda v: format_number(v, language))
             label = _with_unit(label, "ha", language)
-        properties[key] = _escaped(values)
+        properties[key] = escaped_text(values)
         aliases.append(label)
     return properties, aliases
 
@@ -654,20 +656,20 @@ def _parcel_layer(
     if mode == "parcels" and values is not None:
         parcel_values = values.reindex(parcels.index)
         numbers = parcel_values.map(lambda v: format_number(v, language))
-        properties["value"] = _escaped(numbers)
+        properties["value"] = escaped_text(numbers)
         key = f"map.column.{kpi.map_column}"
         label = translate(key, language) if has_message(key) else kpi.name.get(language)
         aliases.append(_with_unit(label, kpi.map_unit or kpi.unit, language))
     elif mode == "category" and "crop_group" in source:
         groups = source["crop_group"]
         groups = groups.map(lambda v: translate_value("crop_group", v, language))
-        properties["value"] = _escaped(groups)
+        properties["value"] = escaped_text(groups)
         aliases.append(translate("map.popup.crop_group", language))
 
     fill = list(colors.reindex(parcels.index).fillna(NO_VALUE_COLOR))
     opacity = 0.75 if mode in ("parcels", "category") else 0.3
     layer = folium.GeoJson(
-        _features(parcels, properties),
+        geojson_features(parcels, properties),
         name=translate("map.layer.parcels", language, name=kpi.name.get(language)),
         style_function=_styler(fill, color="#444444", weight=0.4, fillOpacity=opacity),
         highlight_function=lambda feature: {"weight": 2, "color": "#000000"},
@@ -691,16 +693,16 @@ def _nature_layer(
     language: str,
 ) -> folium.GeoJson:
     names = nature["site"] if "site" in nature else pd.Series("", index=nature.index)
-    properties = {"site": _escaped(names)}
+    properties = {"site": escaped_text(names)}
     fill = ["none"] * len(nature)
     if values is not None and classification is not None:
         site_values = values.reindex(nature.index)
-        fill = list(_class_colors(classification, site_values))
+        fill = list(class_colors(classification, site_values))
         texts = site_values.map(lambda v: format_value(v, unit, language))
-        properties["value"] = _escaped(texts)
+        properties["value"] = escaped_text(texts)
     opacity = 0.0 if values is None else 0.6
     return folium.GeoJson(
-        _features(nature, properties),
+        geojson_features(nature, properties),
         name=translate("map.layer.natura2000", language),
         style_function=_styler(
             fill, color=NATURA2000_COLOR, weight=2, dashArray="6 4", fillOpacity=opacity
@@ -714,10 +716,10 @@ def _nh3_layer(
 ) -> tuple[folium.GeoJson, list[tuple[str, str]]]:
     cells_4326 = to_display(cells, tolerance_m=0.0)
     classification = classify_values(cells_4326["value"])
-    fill = list(_class_colors(classification, cells_4326["value"]))
+    fill = list(class_colors(classification, cells_4326["value"]))
     labels = cells_4326["value"].map(lambda v: format_value(v, NH3_UNIT, language))
     layer = folium.GeoJson(
-        _features(cells_4326, {"nh3": _escaped(labels)}),
+        geojson_features(cells_4326, {"nh3": escaped_text(labels)}),
         name=translate("map.layer.nh3", language),
         show=False,
         style_function=_styler(fill, color="#ffffff", weight=0.3, fillOpacity=0.45),
@@ -806,7 +808,7 @@ def build_map(
             no_value = translate("map.legend.no_value", language)
             legend_rows.append((NO_VALUE_COLOR, no_value))
         if mode == "parcels":
-            colors = _class_colors(classification, values)
+            colors = class_colors(classification, values)
             parcel_colors = pd.Series(colors, index=values.index)
 
     view = center is not None and zoom is not None
@@ -830,7 +832,7 @@ def build_map(
         )
         layer.add_to(folium_map)
     folium.GeoJson(
-        _features(display["boundary"], {}),
+        geojson_features(display["boundary"], {}),
         name=translate("map.layer.boundary", language),
         style_function=lambda feature: {
             "color": BOUNDARY_COLOR,
