@@ -17,6 +17,7 @@ import pandas as pd
 
 from geo_dashboard.i18n import (
     check_language,
+    format_date,
     format_number,
     format_value,
     has_message,
@@ -25,7 +26,6 @@ from geo_dashboard.i18n import (
     translate,
 )
 from geo_dashboard.kpis import KpiLibrary
-from geo_dashboard.paths import package_data
 from geo_dashboard.store import (
     CycleDiff,
     CycleState,
@@ -39,22 +39,21 @@ from geo_dashboard.store import (
 
 logger = logging.getLogger(__name__)
 
-CYCLES_MESSAGES = "messages_cycles.yaml"
+CYCLES_DOMAIN = "cycles"
 MEASURED = "measured"
 TARGET_PATH = "target_path"
 
 
 @lru_cache(maxsize=1)
 def _cycles_catalogue() -> dict[str, dict[str, str]]:
-    path = package_data(CYCLES_MESSAGES)
-    return load_messages(path) if path.is_file() else {}
+    return load_messages(CYCLES_DOMAIN)
 
 
 def text(key: str, language: str, **params: Any) -> str:
     """Return the text of a Cycles message key in ``language``.
 
-    Keys are looked up in ``data/messages_cycles.yaml`` while that file
-    exists, and in the main message catalogue otherwise.
+    Keys are looked up in the ``cycles`` catalogue domain first, and in the
+    whole message catalogue otherwise.
     """
     check_language(language)
     texts = _cycles_catalogue().get(key)
@@ -85,8 +84,8 @@ def show_value(value: float | None, unit: str, language: str) -> str:
     return format_value(value, unit, language)
 
 
-def _date(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%d") if moment is not None else ""
+def _date(moment: Any, language: str) -> str:
+    return format_date(moment, language)
 
 
 def timeline(store: Store, area_id: str, language: str) -> pd.DataFrame:
@@ -107,9 +106,9 @@ def timeline(store: Store, area_id: str, language: str) -> pd.DataFrame:
                 "name": cycle.name,
                 "status": _label("cycles.status", cycle.status, language)
                 + (f" · {text('cycles.sketch', language)}" if cycle.is_sketch else ""),
-                "started": _date(cycle.started_at),
+                "started": _date(cycle.started_at, language),
                 "started_by": cycle.started_by,
-                "closed": _date(cycle.closed_at),
+                "closed": _date(cycle.closed_at, language),
                 "closed_by": cycle.closed_by or "",
                 "changes": sum(1 for v in changes if v.cycle_id == cycle.id),
                 "reflections": sum(1 for r in reflections if r.cycle_id == cycle.id),

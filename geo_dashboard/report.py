@@ -32,7 +32,12 @@ from geo_dashboard.cycles_view import (
     show_value,
     text,
 )
-from geo_dashboard.i18n import check_language, format_number, translate_value
+from geo_dashboard.i18n import (
+    check_language,
+    format_date,
+    format_number,
+    translate_value,
+)
 from geo_dashboard.kpis import KpiLibrary, load_kpi_library
 from geo_dashboard.output import CURRENT
 from geo_dashboard.paths import ProjectPaths
@@ -184,7 +189,11 @@ def _header(context: _Context, state: CycleState) -> str:
         f"<h1>{_e(title)}</h1>",
         f'<p class="meta">{_e(cycle.name)} · {_e(status)}<br>',
         _e(
-            t("cycles.report.started", date=_day(cycle.started_at), by=cycle.started_by)
+            t(
+                "cycles.report.started",
+                date=_day(cycle.started_at, context.language),
+                by=cycle.started_by,
+            )
         ),
     ]
     if cycle.closed_at is not None:
@@ -193,7 +202,7 @@ def _header(context: _Context, state: CycleState) -> str:
             + _e(
                 t(
                     "cycles.report.closed",
-                    date=_day(cycle.closed_at),
+                    date=_day(cycle.closed_at, context.language),
                     by=cycle.closed_by or "",
                 )
             )
@@ -203,14 +212,16 @@ def _header(context: _Context, state: CycleState) -> str:
         "<br>"
         + _e(t(basis, build=state.build.build_id))
         + "<br>"
-        + _e(t("cycles.report.generated", date=_day(datetime.now(UTC))))
+        + _e(
+            t("cycles.report.generated", date=_day(datetime.now(UTC), context.language))
+        )
         + "</p>"
     )
     return "\n".join(lines)
 
 
-def _day(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d") if moment is not None else ""
+def _day(moment: datetime | None, language: str) -> str:
+    return format_date(moment, language)
 
 
 def _kpi_section(context: _Context, state: CycleState, previous) -> str:
@@ -424,7 +435,11 @@ def _reflections_section(context: _Context, cycle_number: int) -> str:
         parts.append(f"<h3>{_e(t(f'cycles.reflection.{kind}'))}</h3><ul>")
         for item in items:
             details = [
-                t("cycles.report.by", by=item.created_by, date=_day(item.created_at))
+                t(
+                    "cycles.report.by",
+                    by=item.created_by,
+                    date=_day(item.created_at, language),
+                )
             ]
             if item.kpi_id:
                 details.append(kpi_name(context.library, item.kpi_id, language))

@@ -33,6 +33,7 @@ from geo_dashboard.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
     check_language,
+    format_datetime,
     format_number,
     translate,
 )
@@ -385,7 +386,7 @@ def show_build_info(context: AppContext) -> None:
     st.sidebar.markdown(f"**{escape_markdown(str(names.get(context.language, '')))}**")
     built_at = str(manifest.get("built_at", ""))
     try:
-        built_at = datetime.fromisoformat(built_at).strftime("%Y-%m-%d %H:%M %Z")
+        built_at = format_datetime(datetime.fromisoformat(built_at), context.language)
     except ValueError:
         logger.debug("build time %r is not an ISO date; shown as it is", built_at)
     st.sidebar.caption(

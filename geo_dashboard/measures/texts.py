@@ -1,9 +1,9 @@
-"""UI texts of the scenario page, from ``data/messages_scenarios.yaml``.
+"""UI texts of the scenario page, from the ``scenarios`` catalogue domain.
 
-The file has the structure of the main message catalogue (one key, a Dutch
-and an English text) and is checked by the same loader. Besides the lookup,
-this module puts the checks of a scenario step into translated texts, so the
-page does not show the English messages of the library's exceptions.
+The domain's PO catalogues are read and checked by the same loader as the
+rest of the message catalogue. Besides the lookup, this module puts the
+checks of a scenario step into translated texts, so the page does not show
+the English messages of the library's exceptions.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from geo_dashboard.errors import ConfigError, UnknownIdError
 from geo_dashboard.expressions import formula_columns
 from geo_dashboard.i18n import check_language, load_messages
-from geo_dashboard.paths import package_data
 
 if TYPE_CHECKING:
     from geo_dashboard.measures.engine import ScenarioEngine
@@ -23,12 +22,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CATALOGUE = "messages_scenarios.yaml"
+CATALOGUE = "scenarios"
 
 
 @lru_cache(maxsize=1)
 def _catalogue() -> dict[str, dict[str, str]]:
-    return load_messages(package_data(CATALOGUE))
+    return load_messages(CATALOGUE)
 
 
 def scenario_text(key: str, language: str, **params: Any) -> str:
@@ -43,8 +42,9 @@ def scenario_text(key: str, language: str, **params: Any) -> str:
     texts = _catalogue().get(key)
     if texts is None:
         raise UnknownIdError(
-            f"message key {key!r} is not in geo_dashboard/data/{CATALOGUE}; "
-            "add it there in every language"
+            f"message key {key!r} is not in the {CATALOGUE!r} catalogue domain; add "
+            f"it to geo_dashboard/locale/<language>/LC_MESSAGES/{CATALOGUE}.po "
+            "in every language"
         )
     text = texts[language]
     return text.format(**params) if params else text

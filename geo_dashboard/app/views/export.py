@@ -5,7 +5,7 @@ Every file is written from the viewer's
 :func:`geo_dashboard.exports.export_disclosed`, so a file contains exactly
 what the pages show this viewer. Files are made only when their button is
 clicked: Streamlit calls the button's ``data`` function on a worker thread.
-Texts come from ``data/messages_export.yaml``.
+Texts come from the ``export`` catalogue domain.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from geo_dashboard.app import common
 from geo_dashboard.app.common import escape_markdown, t
 from geo_dashboard.errors import GeoDashboardError
 from geo_dashboard.exports import export_disclosed
-from geo_dashboard.i18n import format_number
+from geo_dashboard.i18n import format_datetime, format_number
 from geo_dashboard.measures import tables
 from geo_dashboard.measures.engine import ScenarioEngine
 from geo_dashboard.measures.scenario import Scenario
@@ -110,7 +110,7 @@ def _format_date(value: object) -> str:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return moment.strftime(t("export.date_format"))
+    return format_datetime(moment, common.language())
 
 
 def comparison_table(engine: ScenarioEngine, scenarios: list[Scenario]) -> pd.DataFrame:

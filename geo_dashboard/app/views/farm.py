@@ -5,7 +5,7 @@ Everything on this page comes from the viewer's
 (and farms that consented to be shown to other farmers), a coordinator the
 farms that consented to be shown to the coordinator, and everyone the area
 totals of farms, with small or dominated totals suppressed. Texts come from
-``data/messages_farms.yaml``.
+the ``farms`` catalogue domain.
 """
 
 from __future__ import annotations

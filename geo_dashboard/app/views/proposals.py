@@ -5,7 +5,7 @@ gets a message to log in. Every logged-in viewer can propose. Only a
 coordinator gets the accept and reject controls, and the store checks the
 role again (:mod:`geo_dashboard.store.proposals`). Texts written by users
 are shown with ``st.text`` or escaped Markdown. Texts come from
-``data/messages_proposals.yaml``.
+the ``proposals`` catalogue domain.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The page keeps the scenario being edited as a list of steps in the session
 (``scenario_steps``). The engine, built once per build folder, does the work.
-Texts come from ``data/messages_scenarios.yaml``.
+Texts come from the ``scenarios`` catalogue domain.
 """
 
 from __future__ import annotations
