@@ -65,7 +65,9 @@ PROFILED = (
     ("catalog.py", "load_catalog"),
     ("kpis.py", "load_kpi_library"),
     ("config.py", "load_area_config"),
+    ("store/targets.py", "apply_store_targets"),
     ("layer_io.py", "read_vector"),
+    ("layer_io.py", "repair_polygons"),
     ("spatial.py", "clip_to_boundary"),
     ("spatial.py", "area_share_inside"),
     ("spatial.py", "distance_to_nearest"),
@@ -74,6 +76,7 @@ PROFILED = (
     ("kpi_table.py", "area_kpi_table"),
     ("kpi_table.py", "farm_kpi_table"),
     ("output.py", "write_tables"),
+    ("store/builds.py", "record_build"),
 )
 
 

@@ -57,8 +57,13 @@ class LayerContext:
     used_layers: list[str] = field(default_factory=list)
     used_tables: list[str] = field(default_factory=list)
     _cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    _raster_cache: dict[str, tuple[shapely.Geometry, Path]] = field(
+        default_factory=dict
+    )
 
-    def read_role(self, role: str, columns: list[str] | None = None) -> gpd.GeoDataFrame | None:
+    def read_role(
+        self, role: str, columns: list[str] | None = None
+    ) -> gpd.GeoDataFrame | None:
         """Read, repair and filter the vector layer of ``role``, or None if absent.
 
         Each role is read once per build; later calls return the same frame.
@@ -95,10 +100,16 @@ class LayerContext:
         ref = self.config.layer_ref(role)
         if ref is None:
             return None
+        # The parcel and nature-site steps check the same raster over the
+        # same boundary, so the second check is skipped.
+        checked = self._raster_cache.get(role)
+        if checked is not None and shapely.equals_exact(checked[0], boundary, 0.0):
+            return checked[1]
         entry = self.catalog.layer(ref.layer)
         path = check_raster(self.catalog, entry)
         check_raster_covers(path, entry.id, boundary)
         self.record_use(entry.id)
+        self._raster_cache[role] = (boundary, path)
         return path
 
 
@@ -112,7 +123,9 @@ def read_boundary(
     context.repairs.append(report)
     context.record_use(entry.id)
     if gdf.empty:
-        raise LayerError(f"boundary layer {entry.id!r} has no polygon; add the area outline.")
+        raise LayerError(
+            f"boundary layer {entry.id!r} has no polygon; add the area outline."
+        )
     outline = shapely.union_all(gdf.geometry.values)
     if config.boundary.clip_to_parcel_extent and parcels is not None:
         outline = shapely.intersection(outline, shapely.box(*parcels.total_bounds))
@@ -124,12 +137,22 @@ def read_boundary(
     return outline
 
 
-def parcel_table(context: LayerContext, step: Step) -> tuple[gpd.GeoDataFrame, shapely.Geometry]:
+def parcel_table(
+    context: LayerContext, step: Step
+) -> tuple[gpd.GeoDataFrame, shapely.Geometry]:
     """Build the per-parcel attribute table of the area."""
     config = context.config
     fields = config.parcel_fields
-    wanted = [name for name in (fields.parcel_id, fields.crop_code, fields.farm_id,
-                                fields.peat_emission_rate) if name]
+    wanted = [
+        name
+        for name in (
+            fields.parcel_id,
+            fields.crop_code,
+            fields.farm_id,
+            fields.peat_emission_rate,
+        )
+        if name
+    ]
 
     step("parcels")
     raw = context.read_role("parcels", columns=wanted)
@@ -154,7 +177,8 @@ def parcel_table(context: LayerContext, step: Step) -> tuple[gpd.GeoDataFrame, s
 
     parcels = gpd.GeoDataFrame(
         {"parcel_id": clipped[fields.parcel_id].astype(str).to_numpy()},
-        geometry=clipped.geometry.values, crs=clipped.crs,
+        geometry=clipped.geometry.values,
+        crs=clipped.crs,
     )
     parcels["area_ha"] = shapely.area(parcels.geometry.values) / 10_000
     if fields.farm_id:
@@ -165,17 +189,23 @@ def parcel_table(context: LayerContext, step: Step) -> tuple[gpd.GeoDataFrame, s
         context.record_use(entry.id, table=True)
     if fields.crop_code:
         crops = classify_crops(
-            clipped[fields.crop_code].reset_index(drop=True), load_crop_table(), layer_id
+            clipped[fields.crop_code].reset_index(drop=True),
+            load_crop_table(),
+            layer_id,
         )
         parcels = parcels.join(crops)
     if fields.peat_emission_rate:
-        parcels["peat_emission_rate"] = clipped[fields.peat_emission_rate].astype(float).to_numpy()
+        parcels["peat_emission_rate"] = (
+            clipped[fields.peat_emission_rate].astype(float).to_numpy()
+        )
 
     _add_vector_attributes(context, parcels, step)
     _add_raster_attributes(context, parcels, boundary, step)
     if "peat_emission_rate" in parcels:
         # The rate is per hectare per year; the total is in tonnes per year.
-        parcels["peat_emission_t"] = parcels["peat_emission_rate"] * parcels["area_ha"] / 1000
+        parcels["peat_emission_t"] = (
+            parcels["peat_emission_rate"] * parcels["area_ha"] / 1000
+        )
     return parcels, boundary
 
 
@@ -194,7 +224,9 @@ def _check_unique_ids(gdf: gpd.GeoDataFrame, column: str, layer_id: str) -> None
         )
 
 
-def _add_vector_attributes(context: LayerContext, parcels: gpd.GeoDataFrame, step: Step) -> None:
+def _add_vector_attributes(
+    context: LayerContext, parcels: gpd.GeoDataFrame, step: Step
+) -> None:
     config = context.config
     step("natura2000")
     natura = context.read_role("natura2000")
@@ -225,11 +257,16 @@ def _add_vector_attributes(context: LayerContext, parcels: gpd.GeoDataFrame, ste
         column = config.parcel_fields.peat_emission_rate or "emission_t"
         emission = context.read_role("peat_emission", columns=[column])
         assert emission is not None
-        parcels["peat_emission_rate"] = area_weighted_attribute(parcels, emission, column)
+        parcels["peat_emission_rate"] = area_weighted_attribute(
+            parcels, emission, column
+        )
 
 
 def _add_raster_attributes(
-    context: LayerContext, parcels: gpd.GeoDataFrame, boundary: shapely.Geometry, step: Step
+    context: LayerContext,
+    parcels: gpd.GeoDataFrame,
+    boundary: shapely.Geometry,
+    step: Step,
 ) -> None:
     step("nh3_concentration")
     nh3 = context.raster_role("nh3_concentration", boundary)
@@ -244,7 +281,9 @@ def _add_raster_attributes(
         parcels["n_deposition_mean"] = zonal_statistics(parcels, deposition)["mean"]
 
 
-def nature_table(context: LayerContext, boundary: shapely.Geometry, step: Step) -> gpd.GeoDataFrame:
+def nature_table(
+    context: LayerContext, boundary: shapely.Geometry, step: Step
+) -> gpd.GeoDataFrame:
     """Build the table of Natura 2000 sites within the area's nature context.
 
     The context is the boundary buffered by ``nature_context_m``; each site
@@ -255,7 +294,9 @@ def nature_table(context: LayerContext, boundary: shapely.Geometry, step: Step) 
     natura = context.read_role("natura2000")
     columns = ["site", "n_sensitive", "area_ha"]
     if natura is None:
-        return gpd.GeoDataFrame(columns=[*columns, "geometry"], geometry="geometry", crs=28992)
+        return gpd.GeoDataFrame(
+            columns=[*columns, "geometry"], geometry="geometry", crs=28992
+        )
 
     context_zone = shapely.buffer(boundary, context.config.nature_context_m)
     sites = clip_to_boundary(natura, context_zone)
@@ -264,10 +305,12 @@ def nature_table(context: LayerContext, boundary: shapely.Geometry, step: Step) 
             "site": sites["naam"].astype(str).to_numpy() if "naam" in sites else "",
             "n_sensitive": (
                 sites["stikstofgevoelig"].fillna(False).astype(bool).to_numpy()
-                if "stikstofgevoelig" in sites else True
+                if "stikstofgevoelig" in sites
+                else True
             ),
         },
-        geometry=sites.geometry.values, crs=sites.crs,
+        geometry=sites.geometry.values,
+        crs=sites.crs,
     )
     table["area_ha"] = shapely.area(table.geometry.values) / 10_000
 

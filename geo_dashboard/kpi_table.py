@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from geo_dashboard.catalog import Catalog
 from geo_dashboard.config import AreaConfig
-from geo_dashboard.kpis import KpiDefinition, KpiLibrary, aggregate, aggregate_groups
+from geo_dashboard.kpis import KpiDefinition, KpiLibrary, aggregate, group_values
 from geo_dashboard.progress import compute_progress
 
 KPI_COLUMNS = [
-    "kpi_id", "theme", "name_nl", "name_en", "unit", "direction", "status",
-    "value", "data_year", "missing_layers", "baseline_value", "baseline_year",
-    "baseline_basis", "baseline_source", "target_value", "target_year",
-    "target_basis", "target_source", "progress", "expected_progress",
-    "source", "quality",
+    "kpi_id",
+    "theme",
+    "name_nl",
+    "name_en",
+    "unit",
+    "direction",
+    "status",
+    "value",
+    "data_year",
+    "missing_layers",
+    "baseline_value",
+    "baseline_year",
+    "baseline_basis",
+    "baseline_source",
+    "target_value",
+    "target_year",
+    "target_basis",
+    "target_source",
+    "progress",
+    "expected_progress",
+    "source",
+    "quality",
 ]
 
 
@@ -36,35 +54,40 @@ def area_kpi_table(
         value = None if missing else aggregate(kpi, tables[kpi.table])
         year = _data_year(kpi, config, catalog)
         progress = compute_progress(
-            value, year,
-            area_kpi.baseline.value, area_kpi.baseline.year,
-            area_kpi.target.value, area_kpi.target.year,
+            value,
+            year,
+            area_kpi.baseline.value,
+            area_kpi.baseline.year,
+            area_kpi.target.value,
+            area_kpi.target.year,
             kpi.direction,
         )
-        rows.append({
-            "kpi_id": kpi.id,
-            "theme": kpi.theme,
-            "name_nl": kpi.name.nl,
-            "name_en": kpi.name.en,
-            "unit": kpi.unit,
-            "direction": kpi.direction,
-            "status": progress.status,
-            "value": value,
-            "data_year": year,
-            "missing_layers": ", ".join(missing),
-            "baseline_value": area_kpi.baseline.value,
-            "baseline_year": area_kpi.baseline.year,
-            "baseline_basis": area_kpi.baseline.basis,
-            "baseline_source": area_kpi.baseline.source,
-            "target_value": area_kpi.target.value,
-            "target_year": area_kpi.target.year,
-            "target_basis": area_kpi.target.basis,
-            "target_source": area_kpi.target.source,
-            "progress": progress.fraction,
-            "expected_progress": progress.expected,
-            "source": kpi.source,
-            "quality": kpi.quality,
-        })
+        rows.append(
+            {
+                "kpi_id": kpi.id,
+                "theme": kpi.theme,
+                "name_nl": kpi.name.nl,
+                "name_en": kpi.name.en,
+                "unit": kpi.unit,
+                "direction": kpi.direction,
+                "status": progress.status,
+                "value": value,
+                "data_year": year,
+                "missing_layers": ", ".join(missing),
+                "baseline_value": area_kpi.baseline.value,
+                "baseline_year": area_kpi.baseline.year,
+                "baseline_basis": area_kpi.baseline.basis,
+                "baseline_source": area_kpi.baseline.source,
+                "target_value": area_kpi.target.value,
+                "target_year": area_kpi.target.year,
+                "target_basis": area_kpi.target.basis,
+                "target_source": area_kpi.target.source,
+                "progress": progress.fraction,
+                "expected_progress": progress.expected,
+                "source": kpi.source,
+                "quality": kpi.quality,
+            }
+        )
     return pd.DataFrame(rows, columns=KPI_COLUMNS)
 
 
@@ -79,7 +102,8 @@ def farm_kpi_table(
     Rows are sorted by farm, then by the KPI order of the area config.
     """
     usable = [
-        library.get(area_kpi.id) for area_kpi in config.kpis
+        library.get(area_kpi.id)
+        for area_kpi in config.kpis
         if library.get(area_kpi.id).table == "parcels"
         and not config.missing_roles(library.get(area_kpi.id).requires)
     ]
@@ -89,20 +113,20 @@ def farm_kpi_table(
     keys = farmed["farm_id"]
     area = farmed.groupby(keys, sort=True)["area_ha"].sum()
     count = farmed.groupby(keys, sort=True).size()
-    frames = []
-    for order, kpi in enumerate(usable):
-        values = aggregate_groups(kpi, farmed, keys).reindex(area.index)
-        frames.append(pd.DataFrame({
-            "farm_id": area.index,
-            "kpi_id": kpi.id,
-            "value": values.to_numpy(),
-            "area_ha": area.to_numpy(),
-            "parcels": count.to_numpy(),
-            "order": order,
-        }))
-    table = pd.concat(frames, ignore_index=True)
-    table = table.sort_values(["farm_id", "order"], kind="stable")
-    return table[FARM_KPI_COLUMNS].reset_index(drop=True)
+    values = group_values(usable, farmed, keys).reindex(area.index)
+    # One row per farm and KPI: farms sorted, KPIs in the config's order.
+    kpi_count = len(usable)
+    return pd.DataFrame(
+        {
+            "farm_id": area.index.repeat(kpi_count),
+            "kpi_id": np.tile(
+                np.array([kpi.id for kpi in usable], dtype=object), len(area)
+            ),
+            "value": values[[kpi.id for kpi in usable]].to_numpy().ravel(),
+            "area_ha": np.repeat(area.to_numpy(), kpi_count),
+            "parcels": np.repeat(count.to_numpy(), kpi_count),
+        }
+    )
 
 
 def _data_year(kpi: KpiDefinition, config: AreaConfig, catalog: Catalog) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from geo_dashboard._yaml import load_model
 from geo_dashboard.errors import UnknownIdError
-from geo_dashboard.expressions import evaluate, formula_columns
+from geo_dashboard.expressions import column_array, evaluate, formula_columns
 from geo_dashboard.paths import package_data
 from geo_dashboard.roles import KPI_INPUTS
 
@@ -140,7 +140,7 @@ _NON_NEGATIVE_UNITS = {"%", "ha", "km", "index", "µg/m³", "mol N/ha/jr", "t CO
 
 
 def value_range_problem(kpi: KpiDefinition, value: float | None) -> str | None:
-    """Return why ``value`` is impossible for ``kpi`` (e.g. 150 %), or None if it fits."""
+    """Return why ``value`` is impossible for ``kpi`` (e.g. 150 %), else None."""
     if value is None:
         return None
     if kpi.unit in _NON_NEGATIVE_UNITS and value < 0:
@@ -156,30 +156,71 @@ def load_kpi_library(path: Path | None = None) -> KpiLibrary:
     return load_model(KpiLibrary, path or package_data("kpis.yaml"), "KPI file")
 
 
+class FormulaSource(Protocol):
+    """Rows to compute KPIs on: formula results and columns as numpy arrays."""
+
+    def values(self, formula: str) -> np.ndarray:
+        """Return the float64 result of ``formula`` per row."""
+        ...
+
+    def column(self, name: str) -> np.ndarray:
+        """Return column ``name`` as :func:`.expressions.column_array` does."""
+        ...
+
+    def categories(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return codes into the sorted distinct values of ``name`` (-1 if missing)."""
+        ...
+
+
+class TableSource:
+    """A :class:`FormulaSource` over the rows of a DataFrame."""
+
+    def __init__(self, table: pd.DataFrame, what: str) -> None:
+        self.table = table
+        self.what = what
+
+    def values(self, formula: str) -> np.ndarray:
+        return evaluate(formula, self.table, self.what).to_numpy()
+
+    def column(self, name: str) -> np.ndarray:
+        return column_array(self.table[name])
+
+    def categories(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        codes, labels = pd.factorize(self.column(name), sort=True)
+        return codes, np.asarray(labels)
+
+
 def aggregate(kpi: KpiDefinition, table: pd.DataFrame) -> float | None:
     """Compute the area value of ``kpi`` over ``table``.
 
     Rows with a missing input are left out. Returns None when no row has
     data or the denominator is zero, so that a gap is never shown as 0.
     """
-    what = f"KPI {kpi.id!r}"
+    return aggregate_source(kpi, TableSource(table, f"KPI {kpi.id!r}"))
+
+
+def aggregate_source(kpi: KpiDefinition, source: FormulaSource) -> float | None:
+    """Compute the area value of ``kpi`` over ``source``, as :func:`aggregate` does."""
     if kpi.aggregation == "shannon":
-        weights = evaluate(kpi.weight or "1", table, what)
-        groups = table[kpi.category]
-        valid = weights.notna() & groups.notna() & (weights > 0)
+        assert kpi.category is not None, "validated: shannon has a category"
+        weights = source.values(kpi.weight or "1")
+        # Codes into the sorted categories give the same groups in the same
+        # order as the categories themselves.
+        codes, _ = source.categories(kpi.category)
+        valid = ~np.isnan(weights) & (codes >= 0) & (weights > 0)
         if not valid.any():
             return None
-        totals = weights[valid].groupby(groups[valid]).sum()
+        totals = pd.Series(weights[valid]).groupby(codes[valid]).sum()
         shares = totals / totals.sum()
         return float(-(shares * np.log(shares)).sum())
 
-    values = evaluate(kpi.value or "0", table, what)
+    values = source.values(kpi.value or "0")
     if kpi.aggregation == "sum":
-        valid = values.dropna()
-        return None if valid.empty else float(valid.sum()) / kpi.scale
+        present = values[~np.isnan(values)]
+        return None if present.size == 0 else float(present.sum()) / kpi.scale
 
-    weights = evaluate(kpi.weight or "1", table, what)
-    valid = values.notna() & weights.notna()
+    weights = source.values(kpi.weight or "1")
+    valid = ~np.isnan(values) & ~np.isnan(weights)
     denominator = float(weights[valid].sum())
     if not valid.any() or denominator == 0:
         return None
@@ -188,34 +229,86 @@ def aggregate(kpi: KpiDefinition, table: pd.DataFrame) -> float | None:
     return float((values[valid] * weights[valid]).sum()) / denominator
 
 
-def aggregate_groups(kpi: KpiDefinition, table: pd.DataFrame, keys: pd.Series) -> pd.Series:
+def aggregate_groups(
+    kpi: KpiDefinition, table: pd.DataFrame, keys: pd.Series
+) -> pd.Series:
     """Compute ``kpi`` per group of rows (e.g. per farm), with one formula evaluation.
 
     Gives the same numbers as :func:`aggregate` on each group; a group
-    without data or with a zero denominator gets NaN.
+    without data or with a zero denominator gets NaN. The index is the sorted
+    keys, and rows without a key belong to no group.
     """
-    what = f"KPI {kpi.id!r}"
-    if kpi.aggregation == "shannon":
-        weights = evaluate(kpi.weight or "1", table, what)
-        groups = table[kpi.category]
-        valid = weights.notna() & groups.notna() & (weights > 0)
-        totals = weights[valid].groupby([keys[valid], groups[valid]]).sum()
-        shares = totals / totals.groupby(level=0).transform("sum")
-        return -(shares * np.log(shares)).groupby(level=0).sum()
+    return group_values([kpi], table, keys)[kpi.id]
 
-    values = evaluate(kpi.value or "0", table, what)
-    if kpi.aggregation == "sum":
-        valid = values.notna()
-        return values[valid].groupby(keys[valid]).sum() / kpi.scale
 
+def group_values(
+    kpis: list[KpiDefinition], table: pd.DataFrame, keys: pd.Series
+) -> pd.DataFrame:
+    """Compute each KPI per group of rows, as :func:`aggregate_groups` does.
+
+    The sums of all KPIs come from one grouped sum, which adds the rows of a
+    group in table order with compensated summation, as a grouped sum per
+    KPI would. Returns a frame indexed by the sorted keys, one column per KPI.
+    """
+    codes, groups = pd.factorize(keys, sort=True)
+    index = pd.Index(groups, name=keys.name)
+    columns: dict[str, np.ndarray] = {}
+    shannon: dict[str, pd.Series] = {}
+    for position, kpi in enumerate(kpis):
+        what = f"KPI {kpi.id!r}"
+        if kpi.aggregation == "shannon":
+            shannon[kpi.id] = _group_shannon(kpi, table, keys, what).reindex(index)
+            continue
+        values = evaluate(kpi.value or "0", table, what).to_numpy()
+        if kpi.aggregation == "sum":
+            valid = ~np.isnan(values)
+        else:
+            weights = evaluate(kpi.weight or "1", table, what).to_numpy()
+            valid = ~np.isnan(values) & ~np.isnan(weights)
+            # NaN rows are skipped by the grouped sum, like rows left out.
+            columns[f"{position}.weight"] = np.where(valid, weights, np.nan)
+            if kpi.aggregation == "weighted_mean":
+                columns[f"{position}.product"] = np.where(
+                    valid, values * weights, np.nan
+                )
+        columns[f"{position}.value"] = np.where(valid, values, np.nan)
+        columns[f"{position}.rows"] = valid.astype("float64")
+
+    rows = pd.RangeIndex(len(codes))
+    sums = pd.DataFrame(columns, index=rows).groupby(codes).sum()
+    sums = sums.reindex(range(len(groups)))
+    result = pd.DataFrame(index=index)
+    for position, kpi in enumerate(kpis):
+        if kpi.id in shannon:
+            result[kpi.id] = shannon[kpi.id].to_numpy()
+            continue
+        present = sums[f"{position}.rows"].to_numpy() > 0
+        total = sums[f"{position}.value"].to_numpy()
+        if kpi.aggregation == "sum":
+            values = np.where(present, total / kpi.scale, np.nan)
+        else:
+            denominator = sums[f"{position}.weight"].to_numpy()
+            if kpi.aggregation == "share":
+                numerator = 100.0 * total
+            else:
+                numerator = sums[f"{position}.product"].to_numpy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = np.where(
+                    present & (denominator != 0), numerator / denominator, np.nan
+                )
+        result[kpi.id] = values
+    return result
+
+
+def _group_shannon(
+    kpi: KpiDefinition, table: pd.DataFrame, keys: pd.Series, what: str
+) -> pd.Series:
     weights = evaluate(kpi.weight or "1", table, what)
-    valid = values.notna() & weights.notna()
-    denominator = weights[valid].groupby(keys[valid]).sum()
-    if kpi.aggregation == "share":
-        numerator = 100.0 * values[valid].groupby(keys[valid]).sum()
-    else:
-        numerator = (values[valid] * weights[valid]).groupby(keys[valid]).sum()
-    return (numerator / denominator).where(denominator != 0)
+    categories = table[kpi.category]
+    valid = weights.notna() & categories.notna() & (weights > 0)
+    totals = weights[valid].groupby([keys[valid], categories[valid]]).sum()
+    shares = totals / totals.groupby(level=0).transform("sum")
+    return -(shares * np.log(shares)).groupby(level=0).sum()
 
 
 def row_values(kpi: KpiDefinition, table: pd.DataFrame) -> pd.Series | None:
@@ -226,13 +319,20 @@ def row_values(kpi: KpiDefinition, table: pd.DataFrame) -> pd.Series | None:
     """
     if kpi.map_column is not None:
         return table[kpi.map_column].astype("float64")
+    values = row_value_array(kpi, TableSource(table, f"KPI {kpi.id!r}"))
+    return None if values is None else pd.Series(values, index=table.index)
+
+
+def row_value_array(kpi: KpiDefinition, source: FormulaSource) -> np.ndarray | None:
+    """Return the per-row value of ``kpi`` over ``source``, like :func:`row_values`."""
+    if kpi.map_column is not None:
+        return source.column(kpi.map_column).astype("float64")
     if kpi.aggregation == "shannon":
         return None
-    what = f"KPI {kpi.id!r}"
-    values = evaluate(kpi.value or "0", table, what)
+    values = source.values(kpi.value or "0")
     if kpi.aggregation == "share":
-        weights = evaluate(kpi.weight or "1", table, what)
-        return (100.0 * values / weights.where(weights != 0)).astype("float64")
+        weights = source.values(kpi.weight or "1")
+        return 100.0 * values / np.where(weights != 0, weights, np.nan)
     if kpi.aggregation == "sum":
         return values / kpi.scale
     return values

@@ -2,10 +2,13 @@
 
 An assignment gives each parcel at most one measure (an object array aligned
 to the engine's rows, ``""`` for none). The engine applies the measures'
-effects to a copy of the parcel table, once for each of the low, mid and high
-effect values, and computes every KPI with :func:`geo_dashboard.kpis.aggregate`,
-the same code that computes the build's KPI table. All steps are vectorised
-over parcels; the loops run over measures, effects and KPIs only.
+effects to the parcel columns, once for each of the low, mid and high effect
+values, and computes every KPI with :func:`geo_dashboard.kpis.aggregate_source`,
+the code that also computes the build's KPI table. Columns are numpy arrays
+converted once per engine (see :mod:`geo_dashboard.measures.columns`), and
+where a measure applies, its treated area and its formula effects are
+computed once per engine too. All steps are vectorised over parcels; the
+loops run over measures, effects and KPIs only.
 """
 
 from __future__ import annotations
@@ -20,8 +23,19 @@ import pandas as pd
 from geo_dashboard.config import AreaConfig
 from geo_dashboard.crops import classify_crops, load_crop_table
 from geo_dashboard.errors import GeoDashboardError
-from geo_dashboard.expressions import evaluate
-from geo_dashboard.kpis import KpiDefinition, KpiLibrary, aggregate, row_values
+from geo_dashboard.kpis import (
+    KpiDefinition,
+    KpiLibrary,
+    aggregate,
+    aggregate_source,
+    row_value_array,
+)
+from geo_dashboard.measures.columns import (
+    BaseColumns,
+    ScenarioChanges,
+    VariantColumns,
+    changed_frame,
+)
 from geo_dashboard.measures.library import VARIANTS, Measure, MeasureLibrary, Variant
 from geo_dashboard.measures.results import (
     NO_MEASURE,
@@ -101,6 +115,7 @@ class ScenarioEngine:
         self.config = config
         self._nature = nature
         self.kpis = self._engine_kpis(kpi_library)
+        self._base = BaseColumns(table)
         self._applicable: dict[str, np.ndarray] = {}
         self._treated: dict[str, np.ndarray] = {}
 
@@ -167,7 +182,10 @@ class ScenarioEngine:
     @cached_property
     def current_values(self) -> dict[str, float | None]:
         """KPI values without measures (fixed KPIs from the nature table)."""
-        values = self.kpi_values(self.table)
+        values = {
+            item.definition.id: aggregate_source(item.definition, self._unchanged)
+            for item in self.computed_kpis
+        }
         for item in self.kpis:
             if item.status == "fixed" and self._nature is not None:
                 values[item.definition.id] = aggregate(item.definition, self._nature)
@@ -189,10 +207,9 @@ class ScenarioEngine:
             if self.unavailable_reason(measure) is not None:
                 mask = np.zeros(len(self.table), dtype=bool)
             else:
-                values = evaluate(
-                    measure.applies_to, self.table, f"measure {measure_id!r}"
-                )
-                mask = values.fillna(0.0).to_numpy() != 0.0
+                values = self.base_values(measure.applies_to, f"measure {measure_id!r}")
+                mask = ~np.isnan(values) & (values != 0.0)
+            mask.flags.writeable = False
             self._applicable[measure_id] = mask
         return self._applicable[measure_id]
 
@@ -203,12 +220,23 @@ class ScenarioEngine:
             if self.unavailable_reason(measure) is not None:
                 area = np.zeros(len(self.table))
             else:
-                values = evaluate(
-                    measure.treated_area_ha, self.table, f"measure {measure_id!r}"
+                values = self.base_values(
+                    measure.treated_area_ha, f"measure {measure_id!r}"
                 )
-                area = np.clip(values.fillna(0.0).to_numpy(), 0.0, self.area_ha)
+                area = np.clip(np.nan_to_num(values, nan=0.0), 0.0, self.area_ha)
+            area.flags.writeable = False
             self._treated[measure_id] = area
         return self._treated[measure_id]
+
+    def base_values(self, formula: str, what: str) -> np.ndarray:
+        """Return the float64 result of ``formula`` on the parcel table (read-only).
+
+        Raises
+        ------
+        ConfigError
+            If the formula uses a column that the parcel table lacks.
+        """
+        return self._base.values(formula, what)
 
     def empty_assignment(self) -> np.ndarray:
         """Return an assignment without measures."""
@@ -252,57 +280,62 @@ class ScenarioEngine:
         """
         masks = measure_masks(assignment)
         self._check(assignment, masks)
-        return self._apply(masks, variants)
+        tables = self._variants(masks, variants)
+        return {
+            variant: changed_frame(self.table, table.changes(), set(table.ranged))
+            for variant, table in tables.items()
+        }
 
-    def _apply(
+    def _variants(
         self, masks: dict[str, np.ndarray], variants: tuple[Variant, ...]
-    ) -> dict[Variant, pd.DataFrame]:
-        common: dict[str, pd.Series] = {}
+    ) -> dict[Variant, VariantColumns]:
+        """Return the parcel columns after the measures, per effect variant."""
+        common = ScenarioChanges(self._base)
         ranged: list[tuple[np.ndarray, str, str, object]] = []
         for measure_id, rows in masks.items():
             measure = self.library.get(measure_id)
             if measure.set_crop is not None:
                 for column, value in _crop_values(measure.set_crop).items():
                     if column in self.table:
-                        _put(common, self.table, column, rows, value)
+                        common.put(column, rows, value)
             for column, effect in measure.effects.items():
                 if column not in self.table:
                     logger.debug("measure %s: no column %s here", measure_id, column)
                     continue
                 if effect.set is not None:
-                    _put(common, self.table, column, rows, effect.set)
+                    value = effect.set
                 elif effect.formula is not None:
-                    values = evaluate(
-                        effect.formula, self.table, f"measure {measure_id!r}"
-                    )
-                    _put(common, self.table, column, rows, values)
+                    value = self.base_values(effect.formula, f"measure {measure_id!r}")
                 else:
                     ranged.append((rows, column, effect.kind, effect.value_range))
+                    continue
+                common.put(column, rows, value)
 
-        tables: dict[Variant, pd.DataFrame] = {}
+        tables: dict[Variant, VariantColumns] = {}
         for variant in variants:
-            columns = dict(common)
+            columns: dict[str, np.ndarray] = {}
             for rows, column, kind, value_range in ranged:
                 amount = value_range.get(variant)  # type: ignore[attr-defined]
-                series = columns.get(column, self.table[column]).astype("float64")
-                numbers = series.to_numpy(copy=True)
+                current = columns.get(column)
+                if current is None:
+                    current = common.column(column).astype("float64", copy=True)
                 if kind == "reduce_by":
-                    numbers[rows] *= 1.0 - amount
+                    current[rows] *= 1.0 - amount
                 else:
-                    numbers[rows] += amount
-                columns[column] = pd.Series(
-                    numbers, index=self.table.index, name=column
-                )
-            if "peat_emission_rate" in columns and "peat_emission_t" in self.table:
+                    current[rows] += amount
+                columns[column] = current
+            rate = columns.get("peat_emission_rate")
+            if rate is None and "peat_emission_rate" in common.names:
+                rate = common.column("peat_emission_rate")
+            if rate is not None and "peat_emission_t" in self.table:
                 # Same derivation as the build: rate per ha per year to tonnes.
-                columns["peat_emission_t"] = (
-                    columns["peat_emission_rate"] * self.table["area_ha"] / 1000
-                )
-            table = self.table.copy(deep=False)
-            for column, series in columns.items():
-                table[column] = series
-            tables[variant] = table
+                columns["peat_emission_t"] = rate * self.area_ha / 1000
+            tables[variant] = VariantColumns(common, columns, "scenario KPI")
         return tables
+
+    @cached_property
+    def _unchanged(self) -> VariantColumns:
+        return VariantColumns(ScenarioChanges(self._base), {}, "KPI")
 
     def evaluate(
         self, assignment: np.ndarray, planning_years: int = PLANNING_YEARS
@@ -323,7 +356,7 @@ class ScenarioEngine:
         """
         masks = measure_masks(assignment)
         self._check(assignment, masks)
-        tables = self._apply(masks, VARIANTS)
+        tables = self._variants(masks, VARIANTS)
         changed, ranged = self._changed_columns(masks)
         values: dict[Variant, dict[str, float | None]] = {v: {} for v in VARIANTS}
         for item in self.computed_kpis:
@@ -334,7 +367,9 @@ class ScenarioEngine:
                 continue
             variants = VARIANTS if columns & ranged else ("mid",)
             for variant in variants:
-                values[variant][kpi_id] = aggregate(item.definition, tables[variant])
+                values[variant][kpi_id] = aggregate_source(
+                    item.definition, tables[variant]
+                )
             for variant in VARIANTS:
                 values[variant].setdefault(kpi_id, values["mid"][kpi_id])
         result = ScenarioResult(
@@ -359,12 +394,13 @@ class ScenarioEngine:
         return pd.Series(self.parcel_ids, index=self.table.index, name="parcel_id")
 
     @cached_property
-    def _current_row_values(self) -> dict[str, pd.Series]:
+    def _current_row_values(self) -> dict[str, np.ndarray]:
         values = {}
         for item in self.computed_kpis:
-            series = row_values(item.definition, self.table)
-            if series is not None:
-                values[item.definition.id] = series
+            array = row_value_array(item.definition, self._unchanged)
+            if array is not None:
+                array.flags.writeable = False
+                values[item.definition.id] = array
         return values
 
     def _changed_columns(
@@ -389,14 +425,11 @@ class ScenarioEngine:
         self,
         assignment: np.ndarray,
         masks: dict[str, np.ndarray],
-        table: pd.DataFrame,
+        table: VariantColumns,
         changed: set[str],
         planning_years: int,
     ) -> pd.DataFrame:
-        frame = pd.DataFrame(
-            {"parcel_id": self._parcel_id_column, "measure_id": assignment}
-        )
-        annual = np.zeros(len(table))
+        annual = np.zeros(len(self.table))
         for measure_id, rows in masks.items():
             measure = self.library.get(measure_id)
             cost = (
@@ -404,28 +437,37 @@ class ScenarioEngine:
                 + measure.cost.one_off_eur_ha.mid / planning_years
             )
             annual[rows] = self.treated_area(measure_id)[rows] * cost
-        frame["annualised_cost_mid"] = annual
+        columns: dict[str, object] = {
+            "parcel_id": self._parcel_id_column,
+            "measure_id": _measure_column(masks, len(self.table)),
+            "annualised_cost_mid": annual,
+        }
         for kpi_id, current in self._current_row_values.items():
             definition = self.kpi(kpi_id).definition
             if not (definition.columns | {definition.map_column}) & changed:
-                frame[kpi_id] = np.where(current.notna().to_numpy(), 0.0, np.nan)
+                columns[kpi_id] = np.where(np.isnan(current), np.nan, 0.0)
                 continue
-            after = row_values(definition, table)
+            after = row_value_array(definition, table)
             if after is not None:
-                frame[kpi_id] = (after - current).to_numpy()
-        return frame
+                columns[kpi_id] = after - current
+        # Copy-on-write (pandas 3) keeps the shared arrays safe without a copy.
+        return pd.DataFrame(columns, index=self.table.index, copy=False)
 
 
-def _put(
-    columns: dict[str, pd.Series],
-    table: pd.DataFrame,
-    column: str,
-    rows: np.ndarray,
-    value: object,
-) -> None:
-    """Set ``column`` to ``value`` (a scalar or an aligned Series) on ``rows``."""
-    series = columns.get(column, table[column])
-    columns[column] = series.where(~rows, value)
+def _measure_column(
+    masks: dict[str, np.ndarray], length: int
+) -> pd.api.extensions.ExtensionArray:
+    """Return the measure id per row, ``""`` for none, as the pandas string array.
+
+    A row in no mask gets ``""`` as well, also where the assignment has None.
+    Taking the few ids by code was 5 times faster than letting pandas convert
+    an object array of 100,000 strings (pandas 3.1).
+    """
+    codes = np.zeros(length, dtype="int64")
+    for code, rows in enumerate(masks.values(), start=1):
+        codes[rows] = code
+    names = pd.Series(np.array([NO_MEASURE, *masks], dtype=object))
+    return names.array.take(codes)
 
 
 _CROP_CACHE: dict[int, dict[str, object]] = {}

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from geo_dashboard.expressions import evaluate, formula_columns
+from geo_dashboard.expressions import formula_columns
 from geo_dashboard.measures.engine import NO_MEASURE, ScenarioEngine, ScenarioError
 
 logger = logging.getLogger(__name__)
@@ -111,8 +111,8 @@ def _apply_rule(
     _known_measure(engine, step.measure, where)
     mask = engine.applicable(step.measure).copy()
     if step.where is not None:
-        values = evaluate(step.where, engine.table, where)
-        mask &= values.fillna(0.0).to_numpy() != 0.0
+        values = engine.base_values(step.where, where)
+        mask &= ~np.isnan(values) & (values != 0.0)
     assignment[mask] = step.measure
     logger.debug("%s: %s on %d parcels", where, step.measure, int(mask.sum()))
 
