@@ -8,7 +8,7 @@ when present, runs as a child process: it prints its own markdown section to
 standard output, which is copied into the report as it is.
 
 ``--quick`` lowers the repeats for a trial run; the report then states it.
-The whole run takes about 6 minutes on the 2-core machine described in the
+The whole run takes about 8 minutes on the 2-core machine described in the
 report, and the quick run about half that.
 """
 
@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_app  # noqa: E402
 import bench_build  # noqa: E402
 import bench_growth  # noqa: E402
 import bench_map  # noqa: E402
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         ("build", lambda: bench_build.run(*((3, 2) if args.quick else (7, 3)))),
         ("growth", lambda: bench_growth.run(2 if args.quick else 3)),
         ("map", lambda: bench_map.run(3 if args.quick else 5)),
+        ("app", lambda: bench_app.run(*((2, 3) if args.quick else (3, 5)))),
     ):
         print(f"running {name} benchmark ...", file=sys.stderr, flush=True)
         sections.append(run())
