@@ -24,12 +24,10 @@ from geo_dashboard.cli_common import (
     error_console,
     fail,
 )
-from geo_dashboard.cycles_view import describe_change, kpi_name
 from geo_dashboard.errors import GeoDashboardError
 from geo_dashboard.i18n import LANGUAGES
 from geo_dashboard.kpis import load_kpi_library
 from geo_dashboard.paths import ProjectPaths
-from geo_dashboard.report import default_report_name, write_report
 from geo_dashboard.store import (
     MapViewSpec,
     add_reflection,
@@ -125,6 +123,10 @@ def diff(
     b: str = typer.Argument(..., help="Second cycle: number or version."),
 ) -> None:
     """Show what changed between two cycles: KPI values, KPI set, targets, data."""
+    # Imported here because cycles_view imports altair, which takes about
+    # half a second, and other commands do not need it.
+    from geo_dashboard.cycles_view import describe_change, kpi_name
+
     library = load_kpi_library()
     with cli_store() as store:
         result = diff_cycles(store, area, a, b)
@@ -418,6 +420,10 @@ def report(
     ),
 ) -> None:
     """Write a self-contained HTML report of a cycle."""
+    # Imported here because the report imports matplotlib, which takes about
+    # a second, and other commands do not need it.
+    from geo_dashboard.report import default_report_name, write_report
+
     if language not in LANGUAGES:
         fail(
             ValueError(

@@ -268,6 +268,78 @@ def test_sqlite_uses_wal(sqlite_url: str) -> None:
     assert mode == "wal"
 
 
+# --- Shared engines -----------------------------------------------------------
+
+
+def _dbapi_connection(store: Store) -> object:
+    with store.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+        return connection.connection.dbapi_connection
+
+
+def test_open_store_reuses_engine_per_url(db_url: str) -> None:
+    with open_store(db_url) as first:
+        first_connection = _dbapi_connection(first)
+    with open_store(db_url) as second:
+        second_connection = _dbapi_connection(second)
+    assert second.engine is first.engine
+    assert second_connection is first_connection
+
+
+def test_open_store_other_url_other_engine(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path / 'a.sqlite'}") as first:
+        with open_store(f"sqlite:///{tmp_path / 'b.sqlite'}") as second:
+            assert second.engine is not first.engine
+            assert second.engine.url.database == str(tmp_path / "b.sqlite")
+
+
+def test_open_store_memory_url_not_shared() -> None:
+    with open_store("sqlite://") as first, open_store("sqlite://") as second:
+        assert second.engine is not first.engine
+
+
+def test_replaced_sqlite_file_gets_new_engine(sqlite_url: str, tmp_path: Path) -> None:
+    with open_store(sqlite_url) as first:
+        _dbapi_connection(first)
+    for name in ("dashboard.sqlite", "dashboard.sqlite-wal", "dashboard.sqlite-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    with open_store(sqlite_url) as second:
+        assert second.engine is not first.engine
+        assert "cycles" in inspect(second.engine).get_table_names()
+    assert (tmp_path / "dashboard.sqlite").is_file()
+
+
+def test_forked_child_gets_own_connections(db_url: str, pilot_store: Store) -> None:
+    parent_connection = _dbapi_connection(pilot_store)
+    parent_pool = pilot_store.engine.pool
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        status = 1
+        try:
+            os.close(read_end)
+            with open_store(db_url) as child_store:
+                child_connection = _dbapi_connection(child_store)
+                add_reflection(child_store, PILOT, "lesson", "from the child", "kim")
+            shared = child_connection is parent_connection
+            same_pool = child_store.engine.pool is parent_pool
+            os.write(write_end, f"{int(shared)}{int(same_pool)}".encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child process failed"
+    assert report == "00", "the child reused the parent's connection or pool"
+    # The parent's pooled connection still works and sees the child's row.
+    with open_store(db_url) as again:
+        assert _dbapi_connection(again) is parent_connection
+        texts = [row.text for row in list_reflections(again, PILOT)]
+    assert texts == ["from the child"]
+
+
 # --- Recording builds -------------------------------------------------------------
 
 

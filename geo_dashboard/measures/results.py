@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,11 @@ NO_MEASURE = ""
 # in the optimiser's objective. It is a default planning period, not a value
 # from a source; callers can pass another.
 PLANNING_YEARS = 10
+
+# Farm code per parcel and farm ids of each engine, see _farm_codes.
+_FARM_CODES: weakref.WeakKeyDictionary[
+    ScenarioEngine, tuple[np.ndarray, np.ndarray]
+] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -70,57 +76,80 @@ def measure_masks(assignment: np.ndarray) -> dict[str, np.ndarray]:
 def kpi_frame(
     engine: ScenarioEngine, values: dict[Variant, dict[str, float | None]]
 ) -> pd.DataFrame:
-    rows = []
+    """Return one row per KPI: current value, value and change per variant, target.
+
+    The frame is built column by column, because per-row dicts and per-column
+    ``pd.to_numeric`` cost milliseconds for a few dozen KPIs.
+    """
+    text_columns = (
+        "kpi_id",
+        "kind",
+        "status",
+        "theme",
+        "name_nl",
+        "name_en",
+        "unit",
+        "direction",
+    )
+    columns: dict[str, list] = {name: [] for name in text_columns}
+    columns["target_year"] = []
+    columns["missing"] = []
+    numbers: dict[str, list[float]] = {"current": [], "target_value": []}
+    for variant in VARIANTS:
+        numbers[variant] = []
+        numbers[f"change_{variant}"] = []
     for item in engine.kpis:
         definition = item.definition
         kpi_id = definition.id
         current = engine.current_values.get(kpi_id)
-        row = {
-            "kpi_id": kpi_id,
-            "kind": item.kind,
-            "status": item.status,
-            "theme": definition.theme,
-            "name_nl": definition.name.nl,
-            "name_en": definition.name.en,
-            "unit": definition.unit,
-            "direction": definition.direction,
-            "current": current,
-            "target_value": item.target_value,
-            "target_year": item.target_year,
-            "missing": ", ".join(item.missing),
-        }
+        columns["kpi_id"].append(kpi_id)
+        columns["kind"].append(item.kind)
+        columns["status"].append(item.status)
+        columns["theme"].append(definition.theme)
+        columns["name_nl"].append(definition.name.nl)
+        columns["name_en"].append(definition.name.en)
+        columns["unit"].append(definition.unit)
+        columns["direction"].append(definition.direction)
+        columns["target_year"].append(item.target_year)
+        columns["missing"].append(", ".join(item.missing))
+        numbers["current"].append(_float_or_nan(current))
+        numbers["target_value"].append(_float_or_nan(item.target_value))
         for variant in VARIANTS:
             value = values[variant].get(kpi_id, current)
             if item.status != "computed":
                 value = current
-            row[variant] = value
-            row[f"change_{variant}"] = (
-                None if value is None or current is None else value - current
-            )
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    for column in (
-        "current",
-        "low",
-        "mid",
-        "high",
-        "change_low",
-        "change_mid",
-        "change_high",
-        "target_value",
-    ):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    frame["range_min"] = frame[["low", "mid", "high"]].min(axis=1)
-    frame["range_max"] = frame[["low", "mid", "high"]].max(axis=1)
-    higher = frame["direction"] == "higher"
-    reached = np.where(
-        higher,
-        frame["mid"] >= frame["target_value"],
-        frame["mid"] <= frame["target_value"],
-    )
-    known = frame["mid"].notna() & frame["target_value"].notna()
-    frame["reaches_target_mid"] = pd.Series(reached, dtype="boolean").where(known)
-    return frame
+            change = None if value is None or current is None else value - current
+            numbers[variant].append(_float_or_nan(value))
+            numbers[f"change_{variant}"].append(_float_or_nan(change))
+
+    # Column order: text columns, current and target, then value and change
+    # per variant, as callers and saved results expect.
+    data: dict[str, object] = {name: columns[name] for name in text_columns}
+    data["current"] = np.array(numbers["current"], dtype="float64")
+    data["target_value"] = np.array(numbers["target_value"], dtype="float64")
+    data["target_year"] = columns["target_year"]
+    data["missing"] = columns["missing"]
+    for variant in VARIANTS:
+        data[variant] = np.array(numbers[variant], dtype="float64")
+        change = numbers[f"change_{variant}"]
+        data[f"change_{variant}"] = np.array(change, dtype="float64")
+    low, mid, high = data["low"], data["mid"], data["high"]
+    target = data["target_value"]
+    # np.fmin and np.fmax skip NaN like DataFrame.min(axis=1) and max(axis=1).
+    data["range_min"] = np.fmin(np.fmin(low, mid), high)
+    data["range_max"] = np.fmax(np.fmax(low, mid), high)
+    higher = np.array(columns["direction"], dtype=object) == "higher"
+    reached = np.where(higher, mid >= target, mid <= target)
+    known = ~np.isnan(mid) & ~np.isnan(target)
+    reaches = pd.array(reached, dtype="boolean")
+    reaches[~known] = pd.NA
+    data["reaches_target_mid"] = reaches
+    return pd.DataFrame(data)
+
+
+def _float_or_nan(value: float | None) -> float:
+    # The same conversion as pd.to_numeric(..., errors="coerce") on numbers.
+    return np.nan if value is None else float(value)
 
 
 def cost_frame(engine: ScenarioEngine, masks: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -147,44 +176,63 @@ def cost_frame(engine: ScenarioEngine, masks: dict[str, np.ndarray]) -> pd.DataF
     return pd.DataFrame(rows, columns=columns)
 
 
+def _farm_codes(engine: ScenarioEngine) -> tuple[np.ndarray, np.ndarray]:
+    """Return the farm code of each parcel and the farm ids, cached per engine.
+
+    Parcels without a ``farm_id`` column all belong to one farm, ``"area"``.
+    The cache assumes that the engine's parcel table does not change, as the
+    engine's own per-measure caches do.
+    """
+    cached = _FARM_CODES.get(engine)
+    if cached is None:
+        if "farm_id" in engine.table:
+            codes, farms = pd.factorize(engine.table["farm_id"].astype(str))
+            farms = np.asarray(farms, dtype=object)
+        else:
+            codes = np.zeros(len(engine.table), dtype=np.intp)
+            farms = np.array(["area"], dtype=object)
+        codes.flags.writeable = False
+        cached = (codes, farms)
+        _FARM_CODES[engine] = cached
+    return cached
+
+
 def farm_frame(engine: ScenarioEngine, masks: dict[str, np.ndarray]) -> pd.DataFrame:
     """Return the farm effects per farm, or for the whole area without ``farm_id``.
 
     Income and workload are totals per year. The yield change is the mean
     over the treated area of the measures that give one, weighted by area.
     """
-    if "farm_id" in engine.table:
-        codes, farms = pd.factorize(engine.table["farm_id"].astype(str))
-    else:
-        codes, farms = np.zeros(len(engine.table), dtype=int), np.array(["area"])
+    all_codes, farms = _farm_codes(engine)
     count = len(farms)
     totals: dict[str, np.ndarray] = {}
 
-    def add(name: str, rows: np.ndarray, weights: np.ndarray | None) -> None:
-        sums = np.bincount(codes[rows], weights=weights, minlength=count)
+    def add(name: str, codes: np.ndarray, weights: np.ndarray | None) -> None:
+        sums = np.bincount(codes, weights=weights, minlength=count)
         totals[name] = totals.get(name, np.zeros(count)) + sums
 
     for measure_id, rows in masks.items():
         farm = engine.library.get(measure_id).farm
         treated = engine.treated_area(measure_id)[rows]
-        add("treated_ha", rows, treated)
-        add("parcels", rows, None)
+        codes = all_codes[rows]
+        add("treated_ha", codes, treated)
+        add("parcels", codes, None)
         if farm.yield_change_pct is not None:
-            add("yield_weight", rows, treated)
+            add("yield_weight", codes, treated)
         for variant in VARIANTS:
             add(
                 f"income_eur_yr_{variant}",
-                rows,
+                codes,
                 treated * farm.income_eur_ha_yr.get(variant),
             )
             if farm.workload_h_ha_yr is not None:
                 workload = treated * farm.workload_h_ha_yr.get(variant)
-                add(f"workload_h_yr_{variant}", rows, workload)
+                add(f"workload_h_yr_{variant}", codes, workload)
             if farm.yield_change_pct is not None:
                 change = treated * farm.yield_change_pct.get(variant)
-                add(f"yield_sum_{variant}", rows, change)
+                add(f"yield_sum_{variant}", codes, change)
 
-    frame = pd.DataFrame({"farm_id": np.asarray(farms, dtype=object)})
+    frame = pd.DataFrame({"farm_id": farms.copy()})
     zeros = np.zeros(count)
     frame["treated_ha"] = totals.get("treated_ha", zeros)
     frame["parcels"] = totals.get("parcels", zeros).astype(int)
