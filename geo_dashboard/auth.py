@@ -152,6 +152,10 @@ def add_user(
         that is taken.
     """
     name = _check_username(username)
+    # An existing user is reported before the role and farm checks, whose
+    # messages would otherwise suggest that fixing the options helps.
+    if user_exists(store, name):
+        raise StoreInputError(_taken(name))
     require_choice(role, USER_ROLES, "role")
     farm_ids = _check_farms(role, farms)
     author = require_author(by)
@@ -159,10 +163,7 @@ def add_user(
 
     with store.write() as session:
         if _find(session, name) is not None:
-            raise StoreInputError(
-                f"username {name!r} is taken; choose another or change that "
-                "user's password"
-            )
+            raise StoreInputError(_taken(name))
         now = utc_now()
         user = User(
             username=name,
@@ -178,6 +179,19 @@ def add_user(
         session.add_all(UserFarm(user_id=user.id, farm_id=farm) for farm in farm_ids)
     logger.info("added user %d with role %s", user.id, role)
     return Account(user.id, name, role, tuple(farm_ids), True)
+
+
+def user_exists(store: Store, username: str) -> bool:
+    """Return whether a user with ``username`` exists, active or not."""
+    with store.read() as session:
+        return _find(session, username.strip()) is not None
+
+
+def _taken(name: str) -> str:
+    return (
+        f"user {name!r} already exists; choose another username, or change that "
+        f"user's password with: geo-dashboard users passwd {name}"
+    )
 
 
 def _find(session: Session, username: str) -> User | None:

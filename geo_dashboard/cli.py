@@ -30,7 +30,32 @@ from geo_dashboard.kpis import load_kpi_library
 from geo_dashboard.output import read_build
 from geo_dashboard.paths import ProjectPaths
 
-app = typer.Typer(
+# Exit status of a command stopped with Ctrl-C, as shells report SIGINT.
+INTERRUPTED_EXIT = 130
+_command_started = False
+
+
+class _InterruptibleTyper(typer.Typer):
+    """Typer app that ends on Ctrl-C with one line and exit status 130.
+
+    Click turns KeyboardInterrupt into "Aborted!" with status 1, so the
+    interrupt is caught here before Click sees it. Before a command runs,
+    nothing was written. Once it runs, a build, import or store write may
+    have finished, so only "interrupted" is claimed.
+    """
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except KeyboardInterrupt:
+            if _command_started:
+                sys.stderr.write("interrupted\n")
+            else:
+                sys.stderr.write("interrupted; nothing was changed\n")
+            raise SystemExit(INTERRUPTED_EXIT) from None
+
+
+app = _InterruptibleTyper(
     help="Gebiedsdashboard: KPIs, maps and progress for Dutch area processes.",
     no_args_is_help=True,
     add_completion=False,
@@ -52,6 +77,8 @@ app.command("add-layer")(add_layer_command)
 def _configure(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each step."),
 ) -> None:
+    global _command_started
+    _command_started = True
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
@@ -160,6 +187,8 @@ def serve(
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true",
+        # Serves geo_dashboard/app/static/, which holds Leaflet for the maps.
+        "--server.enableStaticServing", "true",
         "--browser.gatherUsageStats", "false",
     ]
     console.print(f"Dashboard for [bold]{area}[/] at http://{address}:{port}")

@@ -8,17 +8,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from geo_dashboard.cli_common import (
     console,
+    describe_validation_error,
     error_console,
     fail,
 )
 from geo_dashboard.errors import GeoDashboardError
 from geo_dashboard.layer_import import LayerRequest, import_layer
 from geo_dashboard.paths import ProjectPaths
+from geo_dashboard.roles import ROLE_KINDS
 from geo_dashboard.scaffold import AreaRequest, new_area
 
 
@@ -55,11 +58,17 @@ def new_area_command(
     ],
     source: Annotated[
         str | None,
-        typer.Option("--source", help="Where the boundary comes from (required)."),
+        typer.Option(
+            "--source",
+            help="Where the boundary comes from; the command stops without it.",
+        ),
     ] = None,
     licence: Annotated[
         str | None,
-        typer.Option("--licence", help="Licence of the boundary data (required)."),
+        typer.Option(
+            "--licence",
+            help="Licence of the boundary data; the command stops without it.",
+        ),
     ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="Display name of the area.")
@@ -103,6 +112,8 @@ def new_area_command(
             result = new_area(paths, request, on_step=on_step)
     except GeoDashboardError as err:
         fail(err)
+    except ValidationError as err:
+        fail(describe_validation_error(err, "new-area"))
     console.print(f"Wrote [bold]{escape(str(result.config_path))}[/]")
     console.print(
         f"Boundary layer {result.boundary.id} -> {escape(result.boundary.file)}"
@@ -130,17 +141,20 @@ def add_layer_command(
     ],
     role: Annotated[
         str,
-        typer.Option(
-            "--role", help="Role of the layer, e.g. nnn, peat_soil, n_deposition."
-        ),
+        typer.Option("--role", help=f"Role of the layer: {', '.join(ROLE_KINDS)}."),
     ],
     source: Annotated[
         str | None,
-        typer.Option("--source", help="Where the data comes from (required)."),
+        typer.Option(
+            "--source",
+            help="Where the data comes from; the command stops without it.",
+        ),
     ] = None,
     licence: Annotated[
         str | None,
-        typer.Option("--licence", help="Licence of the data (required)."),
+        typer.Option(
+            "--licence", help="Licence of the data; the command stops without it."
+        ),
     ] = None,
     year: Annotated[
         int | None,
@@ -196,6 +210,8 @@ def add_layer_command(
             result = import_layer(ProjectPaths.from_env(), request, on_step=on_step)
     except GeoDashboardError as err:
         fail(err)
+    except ValidationError as err:
+        fail(describe_validation_error(err, "add-layer"))
     console.print(
         f"Added layer [bold]{result.entry.id}[/] ({result.entry.kind}) -> "
         f"{escape(result.entry.file)}"

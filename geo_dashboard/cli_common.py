@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -23,6 +24,15 @@ error_console = Console(stderr=True)
 
 USER_ENV = "GEO_DASHBOARD_USER"
 BY_HELP = f"Who makes the change; default ${USER_ENV} or the login name."
+# For changes to an area process, checked by geo_dashboard.store.editor.
+BY_EDITOR_HELP = (
+    f"Username of who makes the change; default ${USER_ENV} or the login name. "
+    "Once the store has dashboard users, it must be an active coordinator."
+)
+BY_REQUIRED_HELP = (
+    "Username of who makes the change. Once the store has dashboard users, it "
+    "must be an active coordinator."
+)
 
 
 def fail(err: Exception | str) -> NoReturn:
@@ -31,6 +41,15 @@ def fail(err: Exception | str) -> NoReturn:
         f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
     )
     raise typer.Exit(code=2)
+
+
+def describe_validation_error(err: ValidationError, command: str) -> str:
+    """Describe a pydantic error of a command's options without a traceback."""
+    lines = [f"{command}: invalid value(s):"]
+    for item in err.errors():
+        field_path = ".".join(str(part) for part in item["loc"]) or "(value)"
+        lines.append(f"  {field_path} = {item.get('input')!r}: {item['msg']}")
+    return "\n".join(lines)
 
 
 def default_author() -> str:

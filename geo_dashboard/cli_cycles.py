@@ -17,7 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from geo_dashboard.cli_common import (
-    BY_HELP,
+    BY_EDITOR_HELP,
+    BY_REQUIRED_HELP,
     cli_store,
     console,
     default_author,
@@ -30,18 +31,13 @@ from geo_dashboard.kpis import load_kpi_library
 from geo_dashboard.paths import ProjectPaths
 from geo_dashboard.store import (
     MapViewSpec,
-    add_reflection,
-    close_cycle,
     diff_cycles,
     find_cycle,
     list_cycles,
     list_gaps,
-    retire_kpi,
-    set_gap,
-    set_target,
-    start_cycle,
 )
 from geo_dashboard.store import export_config as export_area_config
+from geo_dashboard.store.editor import author_editor
 from geo_dashboard.store.models import GAP_STATUSES, REFLECTION_KINDS
 
 cycle_app = typer.Typer(
@@ -51,6 +47,12 @@ cycle_app = typer.Typer(
 logger = logging.getLogger(__name__)
 
 AREA_HELP = "Area id with a recorded build, e.g. noordoostpolder."
+# Builds store their KPI table with the targets in force when they ran, so the
+# overview, allocation page and `kpis` show a change after the next build.
+SHOWN_AFTER_BUILD = (
+    "The dashboard pages and 'geo-dashboard kpis' show the change after the "
+    "next build: geo-dashboard build {area}"
+)
 
 
 @cycle_app.command("start")
@@ -59,11 +61,13 @@ def start(
     name: str = typer.Option(
         ..., "--name", help="Name of the new cycle, e.g. 'najaar 2026'."
     ),
-    by: str = typer.Option(None, "--by", help=BY_HELP),
+    by: str = typer.Option(None, "--by", help=BY_EDITOR_HELP),
 ) -> None:
     """Start the next cycle; the open cycle is closed and both are frozen."""
     with cli_store() as store:
-        started = start_cycle(store, area, name, by or default_author())
+        author = by or default_author()
+        editor = author_editor(store, author, "start a cycle")
+        started = editor.start_cycle(area, name, author)
     if started.closed is not None:
         console.print(
             f"Closed cycle {started.closed.number} (v{started.closed.version})."
@@ -78,11 +82,12 @@ def start(
 @cycle_app.command("close")
 def close(
     area: str = typer.Argument(..., help=AREA_HELP),
-    by: str = typer.Option(None, "--by", help=BY_HELP),
+    by: str = typer.Option(None, "--by", help=BY_EDITOR_HELP),
 ) -> None:
     """Close the open cycle and freeze its KPI values and targets."""
     with cli_store() as store:
-        cycle = close_cycle(store, area, by or default_author())
+        author = by or default_author()
+        cycle = author_editor(store, author, "close a cycle").close_cycle(area, author)
     console.print(f"Closed cycle {cycle.number} (v{cycle.version}) of {area}.")
 
 
@@ -196,7 +201,7 @@ def set_target_command(
     rationale: str = typer.Option(
         ..., "--rationale", help="Why the target changes (required)."
     ),
-    by: str = typer.Option(..., "--by", help="Who makes the change."),
+    by: str = typer.Option(..., "--by", help=BY_REQUIRED_HELP),
     basis: str = typer.Option(
         None,
         "--basis",
@@ -208,8 +213,8 @@ def set_target_command(
 ) -> None:
     """Change a KPI's target in the open cycle, with a required rationale."""
     with cli_store() as store:
-        row = set_target(
-            store,
+        editor = author_editor(store, by, "change a target")
+        row = editor.set_target(
             area,
             kpi,
             value=value,
@@ -223,6 +228,7 @@ def set_target_command(
         f"Target of {kpi} is now {_target(row.target_value, row.target_year)} "
         f"(version {row.version}, cycle v{row.cycle.version})."
     )
+    console.print(SHOWN_AFTER_BUILD.format(area=area))
 
 
 @cycle_app.command("retire-kpi")
@@ -232,12 +238,14 @@ def retire_kpi_command(
     rationale: str = typer.Option(
         ..., "--rationale", help="Why the KPI is retired (required)."
     ),
-    by: str = typer.Option(..., "--by", help="Who makes the change."),
+    by: str = typer.Option(..., "--by", help=BY_REQUIRED_HELP),
 ) -> None:
     """Take a KPI out of the area's KPI set; its history is kept."""
     with cli_store() as store:
-        row = retire_kpi(store, area, kpi, rationale=rationale, by=by)
+        editor = author_editor(store, by, "retire a KPI")
+        row = editor.retire_kpi(area, kpi, rationale=rationale, by=by)
     console.print(f"Retired {kpi} (version {row.version}, cycle v{row.cycle.version}).")
+    console.print(SHOWN_AFTER_BUILD.format(area=area))
 
 
 @cycle_app.command("reflect")
@@ -278,7 +286,7 @@ def reflect(
         "--map-bounds",
         help="Saved map view: west,south,east,north in degrees (EPSG:4326).",
     ),
-    by: str = typer.Option(None, "--by", help=BY_HELP),
+    by: str = typer.Option(None, "--by", help=BY_EDITOR_HELP),
 ) -> None:
     """Add a reflection to the open cycle, optionally with a saved map view."""
     view = None
@@ -299,12 +307,13 @@ def reflect(
         ]
         view = MapViewSpec(kpi_id=kpi, layers=layers, bounds=bounds)  # type: ignore[arg-type]
     with cli_store() as store:
-        row = add_reflection(
-            store,
+        author = by or default_author()
+        editor = author_editor(store, author, "add a reflection")
+        row = editor.add_reflection(
             area,
             kind,
             text,
-            by or default_author(),
+            author,
             kpi_id=kpi,
             cycle=cycle,
             measure=measure,
@@ -337,16 +346,17 @@ def gap(
         None, "--status", help=f"One of: {', '.join(GAP_STATUSES)}."
     ),
     note: str = typer.Option(None, "--note", help="Note on this update."),
-    by: str = typer.Option(None, "--by", help=BY_HELP),
+    by: str = typer.Option(None, "--by", help=BY_EDITOR_HELP),
 ) -> None:
     """Add or update an entry of the data-gap register; earlier versions are kept."""
     with cli_store() as store:
-        entry = set_gap(
-            store,
+        author = by or default_author()
+        editor = author_editor(store, author, "record a data gap")
+        entry = editor.set_gap(
             area,
             kind,
             subject,
-            by=by or default_author(),
+            by=author,
             missing=missing,
             supplier=supplier,
             sourcing_cost_eur=sourcing_cost,

@@ -20,7 +20,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from geo_dashboard.auth import add_user, deactivate_user, list_users, set_password
+from geo_dashboard.auth import (
+    add_user,
+    deactivate_user,
+    list_users,
+    set_password,
+    user_exists,
+)
 from geo_dashboard.catalog import file_digest, load_catalog
 from geo_dashboard.cli_common import (
     BY_HELP,
@@ -300,6 +306,13 @@ def add(
 ) -> None:
     """Add a user; the password is asked for twice with a hidden prompt."""
     farm = farm or []
+    with cli_store() as store:
+        if user_exists(store, username):
+            fail(
+                f"user {username!r} already exists; choose another username, or "
+                f"change that user's password with: geo-dashboard users passwd "
+                f"{username}"
+            )
     if farm:
         known = _known_farms(ProjectPaths.from_env())
         unknown = sorted(set(farm) - known)

@@ -32,7 +32,12 @@ from geo_dashboard.catalog import (
     catalog_text_with_layer,
     load_catalog,
 )
-from geo_dashboard.config import ParcelFields, area_config_path, load_area_config
+from geo_dashboard.config import (
+    AreaConfig,
+    ParcelFields,
+    area_config_path,
+    load_area_config,
+)
 from geo_dashboard.config_edit import config_text_with_role
 from geo_dashboard.errors import (
     ConfigError,
@@ -47,6 +52,7 @@ from geo_dashboard.layer_io import (
     WORK_CRS,
     RepairReport,
     check_raster,
+    check_raster_covers,
     check_vector_file,
     read_vector,
     repair_polygons,
@@ -113,6 +119,22 @@ def check_layer_id(layer_id: str) -> None:
         raise ConfigError(
             f"layer id {layer_id!r} is invalid: use lower-case letters, digits and "
             "underscores, starting with a letter (for example 'lh_nnn_2024')."
+        )
+
+
+# Earliest data year the catalogue accepts; the latest is next year.
+MIN_DATA_YEAR = 1900
+
+
+def check_year(year: int | None, command: str) -> None:
+    """Raise :class:`ConfigError` for a ``--year`` outside 1900..next year."""
+    if year is None:
+        return
+    latest = date.today().year + 1
+    if not MIN_DATA_YEAR <= year <= latest:
+        raise ConfigError(
+            f"{command}: --year {year} is invalid; give the year the data "
+            f"describes, between {MIN_DATA_YEAR} and {latest}."
         )
 
 
@@ -485,6 +507,8 @@ def import_layer(
             check_columns(vector, request.role, required)
             if request.role == "parcels":
                 _check_unique_ids(vector, required["parcel_id"])
+            if config is not None:
+                check_vector_overlap(vector, catalog, config, request.role)
             step("write")
             write_vector(vector.frame, staged_layer, request.layer_id)
             processing, quality = summarise_vector(vector)
@@ -494,6 +518,8 @@ def import_layer(
             raster = read_user_raster(request.file, request.layer_id)
             step("write")
             processing = write_raster(raster, staged_layer)
+            if config is not None:
+                check_raster_overlap(staged_layer, catalog, config, request)
             quality = raster_quality(staged_layer)
             repairs = None
             layer_fields = {}
@@ -571,6 +597,7 @@ def _check_request(paths: ProjectPaths, request: LayerRequest):
         )
     check_layer_id(request.layer_id)
     check_provenance(request.source, request.licence, "add-layer")
+    check_year(request.year, "add-layer")
     catalog = load_catalog(paths.layers)
     known = catalog.layer_ids + [table.id for table in catalog.tables]
     if request.layer_id in known:
@@ -619,6 +646,86 @@ def _check_request(paths: ProjectPaths, request: LayerRequest):
                 "should replace it."
             )
     return catalog, config, fields
+
+
+# Roles whose features may lie outside the boundary, within the area's
+# nature context (``nature_context_m``), because the build reads them there.
+CONTEXT_ROLES = frozenset({"natura2000", "n_deposition"})
+# Below this share of the area's bounding box covered by the layer's bounding
+# box, an import is accepted with a warning: the layer may be cut to another area.
+SMALL_OVERLAP_SHARE = 0.5
+
+
+def _area_zone(catalog: Catalog, config: AreaConfig, role: str) -> shapely.Geometry:
+    """Return the area outline in EPSG:28992, widened for context roles."""
+    boundary = read_vector(catalog, catalog.layer(config.boundary.layer))
+    outline = shapely.union_all(boundary.geometry.values)
+    if role in CONTEXT_ROLES:
+        outline = shapely.buffer(outline, config.nature_context_m)
+    return outline
+
+
+def _bounds_text(bounds) -> str:
+    return "(" + ", ".join(f"{value:,.0f}" for value in bounds) + ")"
+
+
+def _check_overlap_share(
+    layer_bounds, zone: shapely.Geometry, what: str, area: str
+) -> None:
+    """Log a warning when the layer's extent covers little of the area's extent."""
+    area_box = shapely.box(*zone.bounds)
+    shared = shapely.area(shapely.intersection(shapely.box(*layer_bounds), area_box))
+    share = shared / area_box.area if area_box.area else 1.0
+    if share < SMALL_OVERLAP_SHARE:
+        logger.warning(
+            "%s covers only %.0f%% of the extent of area %s; check that it is "
+            "the layer for this area",
+            what,
+            100 * share,
+            area,
+        )
+
+
+def check_vector_overlap(
+    vector: VectorCheck, catalog: Catalog, config: AreaConfig, role: str
+) -> None:
+    """Raise LayerError when no feature of ``vector`` touches the area.
+
+    Natura 2000 sites count within the area's nature context. A layer whose
+    extent covers less than half of the area's extent is accepted with a
+    logged warning.
+    """
+    zone = _area_zone(catalog, config, role)
+    geometries = vector.frame.geometry.values
+    if not shapely.intersects(geometries, zone).any():
+        where = "its nature context" if role in CONTEXT_ROLES else "its boundary"
+        raise LayerError(
+            f"{vector.path}: no feature lies inside area {config.id!r} ({where}, "
+            f"layer {config.boundary.layer!r}). Layer bounds "
+            f"{_bounds_text(vector.frame.total_bounds)}, area bounds "
+            f"{_bounds_text(zone.bounds)}, both in EPSG:28992. Use a layer that "
+            "covers the area, or check its CRS."
+        )
+    _check_overlap_share(vector.frame.total_bounds, zone, str(vector.path), config.id)
+
+
+def check_raster_overlap(
+    written: Path, catalog: Catalog, config: AreaConfig, request: LayerRequest
+) -> None:
+    """Raise LayerError when the converted raster has no data cell in the area."""
+    zone = _area_zone(catalog, config, request.role)
+    with rasterio.open(written) as dataset:
+        raster_bounds = tuple(dataset.bounds)
+    if not shapely.intersects(shapely.box(*raster_bounds), zone):
+        raise LayerError(
+            f"{request.file}: the raster lies outside area {config.id!r} "
+            f"(layer {config.boundary.layer!r}). Raster bounds "
+            f"{_bounds_text(raster_bounds)}, area bounds "
+            f"{_bounds_text(zone.bounds)}, both in EPSG:28992. Use a raster that "
+            "covers the area, or check its CRS."
+        )
+    check_raster_covers(written, request.layer_id, zone)
+    _check_overlap_share(raster_bounds, zone, str(request.file), config.id)
 
 
 def _check_unique_ids(check: VectorCheck, column: str) -> None:

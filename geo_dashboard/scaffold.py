@@ -43,7 +43,9 @@ from geo_dashboard.errors import ConfigError, GeoDashboardError
 from geo_dashboard.expressions import evaluate
 from geo_dashboard.kpis import KpiLibrary, load_kpi_library
 from geo_dashboard.layer_import import (
+    SHARED_FOLDER,
     check_provenance,
+    check_year,
     read_user_vector,
     summarise_vector,
     write_vector,
@@ -145,7 +147,9 @@ def new_area(
     step = on_step or (lambda name: None)
     step("checks")
     config_path = area_config_path(paths.configs, request.area_id)
+    check_reserved_id(paths, request.area_id)
     check_provenance(request.source, request.licence, "new-area")
+    check_year(request.year, "new-area")
     if config_path.exists() and not request.force:
         raise ConfigError(
             f"area config {config_path} already exists. Pass --force to replace "
@@ -228,6 +232,47 @@ def new_area(
         kpis_gaps=gap_kpis,
         repairs=repairs,
         skipped=skipped,
+    )
+
+
+# Folders of layers/ and area_configs/ that hold other data than one area:
+# non-spatial tables, layers added without an area, ambition and measure
+# configs, and the build link name.
+RESERVED_FOLDERS = frozenset(
+    {"tables", SHARED_FOLDER, "ambitions", "measures", "current"}
+)
+
+
+def reserved_area_ids(paths: ProjectPaths) -> set[str]:
+    """Return the names an area id may not take, because a folder needs them.
+
+    Besides :data:`RESERVED_FOLDERS`, these are the folders of area_configs/
+    (areas are files there) and the folders of layers/ without an area config.
+    """
+    names = set(RESERVED_FOLDERS)
+    if paths.configs.is_dir():
+        names.update(p.name for p in paths.configs.iterdir() if p.is_dir())
+    areas = set(list_areas(paths.configs))
+    if paths.layers.is_dir():
+        names.update(
+            p.name for p in paths.layers.iterdir() if p.is_dir() and p.name not in areas
+        )
+    return names
+
+
+def check_reserved_id(paths: ProjectPaths, area_id: str) -> None:
+    """Raise ConfigError when ``area_id`` is the name of a non-area folder."""
+    if area_id not in reserved_area_ids(paths):
+        return
+    folders = [
+        str(folder / area_id)
+        for folder in (paths.layers, paths.configs)
+        if (folder / area_id).is_dir()
+    ]
+    where = f" ({', '.join(folders)} exists)" if folders else ""
+    raise ConfigError(
+        f"area id {area_id!r} is reserved for a folder that holds no area"
+        f"{where}. Choose another area id, e.g. {area_id}_area."
     )
 
 

@@ -278,10 +278,16 @@ def test_missing_parcel_id_column(sandbox: ProjectPaths) -> None:
     assert _snapshot(sandbox) == before
 
 
-def test_parcels_with_columns_fill_gaps(sandbox: ProjectPaths) -> None:
+def test_parcels_with_columns_fill_gaps(sandbox: ProjectPaths, tmp_path: Path) -> None:
+    # The Groene Hart parcels, moved into Laag Holland: add-layer rejects a
+    # parcel layer that does not overlap the area.
+    parcels = gpd.read_file(sandbox.layers / GH_SOMERS).to_crs("EPSG:28992")
+    parcels["geometry"] = parcels.geometry.translate(xoff=15_000, yoff=45_000)
+    moved = tmp_path / "lh_parcels.gpkg"
+    parcels.to_file(moved)
     result = _add(
         sandbox,
-        sandbox.layers / GH_SOMERS,
+        moved,
         "--id",
         "lh_parcels_test",
         "--role",
@@ -370,3 +376,70 @@ def test_unreadable_file(
     assert f"cannot read {broken} {message}" in result.output
     assert _snapshot(sandbox) == before
     assert not (sandbox.layers / "added").exists()
+
+
+def test_layer_outside_area_rejected(sandbox: ProjectPaths) -> None:
+    before = _snapshot(sandbox)
+    result = _add(
+        sandbox,
+        sandbox.layers / "noordoostpolder/natura2000.gpkg",
+        "--id",
+        "nop_as_gh_nnn",
+        "--role",
+        "nnn",
+        "--year",
+        "2024",
+        "--area",
+        "groene_hart",
+        *PROVENANCE,
+    )
+    assert result.exit_code == 2, result.output
+    assert "no feature lies inside area 'groene_hart'" in result.output
+    assert "area bounds" in result.output
+    assert _snapshot(sandbox) == before
+
+
+def test_raster_outside_area_rejected(sandbox: ProjectPaths) -> None:
+    before = _snapshot(sandbox)
+    result = _add(
+        sandbox,
+        sandbox.layers / "noordoostpolder/nh3_concentratie_2023_1km.tif",
+        "--id",
+        "nop_as_gh_deposition",
+        "--role",
+        "n_deposition",
+        "--unit",
+        "mol N/ha/yr",
+        "--area",
+        "groene_hart",
+        *PROVENANCE,
+    )
+    assert result.exit_code == 2, result.output
+    assert "groene_hart" in result.output
+    assert "Traceback" not in result.output
+    assert _snapshot(sandbox) == before
+
+
+@pytest.mark.parametrize("year", ["99999", "1200"])
+def test_invalid_year_exits_2(sandbox: ProjectPaths, year: str) -> None:
+    result = _add(
+        sandbox,
+        sandbox.layers / GH_NATURA,
+        "--id",
+        "gh_nnn_year",
+        "--role",
+        "nnn",
+        "--year",
+        year,
+        *PROVENANCE,
+    )
+    assert result.exit_code == 2, result.output
+    assert f"--year {year} is invalid" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_role_help_lists_roles() -> None:
+    result = runner.invoke(app, ["add-layer", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "peat_emission" in result.output
+    assert "(required)" not in result.output

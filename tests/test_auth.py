@@ -172,8 +172,14 @@ def test_invalid_account_rejected(
 
 def test_duplicate_username_rejected(farm_store: Store) -> None:
     _add_farmer(farm_store)
-    with pytest.raises(StoreInputError, match="username 'boer.a' is taken"):
+    with pytest.raises(StoreInputError, match="user 'boer.a' already exists"):
         add_user(farm_store, "boer.a", NEW_PASSWORD, "planner", by="anna")
+
+
+def test_duplicate_farmer_without_farm(farm_store: Store) -> None:
+    _add_farmer(farm_store)
+    with pytest.raises(StoreInputError, match="user 'boer.a' already exists"):
+        add_user(farm_store, "boer.a", NEW_PASSWORD, "farmer", by="anna")
 
 
 def test_unknown_user_password_change(farm_store: Store) -> None:

@@ -53,7 +53,7 @@ from geo_dashboard.store import (
     export_config as export_area_config,
 )
 from geo_dashboard.store.editor import ChangeNotAllowedError, CycleEditor
-from geo_dashboard.store.models import MapView
+from geo_dashboard.store.models import KpiVersion, MapView
 from geo_dashboard.store.reflections import ClosedCycleError
 from tests import test_store
 
@@ -770,3 +770,118 @@ def test_app_page_second_cycle(page_url: str) -> None:
     assert "has no open cycle" in errors[0]
     with open_store(page_url) as opened:
         assert len(list_reflections(opened, PILOT)) == 1
+
+
+def _add_account(
+    store: Store, name: str, role: str, farms: tuple[str, ...] = ()
+) -> None:
+    from geo_dashboard.auth import add_user
+
+    add_user(store, name, "a long enough password", role, farms, by="setup")
+
+
+def _set_target(cli: typer.Typer, env: dict[str, str], by: str):
+    return CliRunner().invoke(
+        cli,
+        [
+            "cycle",
+            "set-target",
+            PILOT,
+            NITRATE,
+            "--value",
+            "20",
+            "--year",
+            "2035",
+            "--rationale",
+            "test",
+            "--by",
+            by,
+        ],
+        env=env,
+    )
+
+
+def test_cli_change_without_users_allowed(
+    cli: typer.Typer, cli_env: dict[str, str]
+) -> None:
+    result = _set_target(cli, cli_env, "nobody_at_all")
+    assert result.exit_code == 0, result.output
+    assert f"geo-dashboard build {PILOT}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("by", "reason"),
+    [
+        ("fred", "has role farmer"),
+        ("nobody_at_all", "is not a dashboard user"),
+        ("olle", "is deactivated"),
+    ],
+)
+def test_cli_change_needs_coordinator(
+    cli: typer.Typer,
+    cli_env: dict[str, str],
+    pilot_store: Store,
+    by: str,
+    reason: str,
+) -> None:
+    from geo_dashboard.auth import deactivate_user
+
+    _add_account(pilot_store, "coco", "coordinator")
+    _add_account(pilot_store, "fred", "farmer", ("F1",))
+    _add_account(pilot_store, "olle", "coordinator")
+    deactivate_user(pilot_store, "olle")
+    runner = CliRunner()
+    commands = [
+        ["cycle", "start", PILOT, "--name", "x", "--by", by],
+        ["cycle", "close", PILOT, "--by", by],
+        ["cycle", "retire-kpi", PILOT, NITRATE, "--rationale", "r", "--by", by],
+        ["cycle", "reflect", PILOT, "--kind", "lesson", "--text", "t", "--by", by],
+        ["cycle", "gap", PILOT, "nnn", "--missing", "map", "--by", by],
+    ]
+    for command in [*commands, None]:
+        if command is None:
+            result = _set_target(cli, cli_env, by)
+        else:
+            result = runner.invoke(cli, command, env=cli_env)
+        assert result.exit_code == 2, (command, result.output)
+        assert reason in result.output
+        assert f"users add {by} --role coordinator" in result.output
+    with pilot_store.read() as session:
+        authors = session.scalars(select(KpiVersion.changed_by)).all()
+    assert by not in authors
+
+
+def test_cli_coordinator_may_change(
+    cli: typer.Typer, cli_env: dict[str, str], pilot_store: Store
+) -> None:
+    _add_account(pilot_store, "coco", "coordinator")
+    result = _set_target(cli, cli_env, "coco")
+    assert result.exit_code == 0, result.output
+    assert "is now 20.00 (2035)" in result.output
+
+
+def test_progress_chart_axis_fits_unit(pilot_store: Store) -> None:
+    data = progress_data(pilot_store, PILOT, NITRATE)
+    data["value"] = 0.0
+    chart = progress_chart(data, "Nitrate", "%", "nl").to_dict()
+    axis = chart["layer"][0]["encoding"]["y"]["axis"]
+    # Trailing zeros are dropped, so an axis of zeros reads "0".
+    assert axis["format"] == ".1~f"
+    hectares = progress_chart(data, "Area", "ha", "nl").to_dict()
+    assert hectares["layer"][1]["encoding"]["y"]["axis"]["format"] == ",.0~f"
+
+
+@pytest.mark.slow
+def test_app_page_forms_without_enter_hint(page_url: str) -> None:
+    app = _page(page_url, "anna")
+    app.session_state["language"] = "nl"
+    app.run()
+    assert not app.exception
+    forms = [node for node in app._tree if getattr(node, "type", None) == "form"]
+    assert len(forms) == 5
+    for form in forms:
+        # Streamlit shows its English "Press Enter to submit form" otherwise.
+        assert form.proto.form.enter_to_submit is False, form.proto.form.form_id
+    layers = next(m for m in app.multiselect if m.label == "Kaartlagen")
+    assert layers.proto.placeholder == "Kies kaartlagen"
+    assert "Choose options" not in [m.proto.placeholder for m in app.multiselect]

@@ -223,3 +223,22 @@ def test_failed_check_rolls_back_every_file(sandbox: ProjectPaths) -> None:
     assert not new_layer.parent.exists()
     leftovers = [p.name for p in sandbox.layers.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+@pytest.mark.parametrize("area_id", ["tables", "ambitions", "measures", "added"])
+def test_reserved_folder_id_rejected(sandbox: ProjectPaths, area_id: str) -> None:
+    before = _snapshot(sandbox)
+    result = _new_area(sandbox, area_id, sandbox.layers / LH_BOUNDARY)
+    assert result.exit_code == 2, result.output
+    assert f"area id {area_id!r} is reserved" in result.output
+    assert _snapshot(sandbox) == before
+    assert not (sandbox.layers / area_id / "boundary.gpkg").exists()
+
+
+def test_new_area_invalid_year(sandbox: ProjectPaths) -> None:
+    result = _new_area(
+        sandbox, "lh_year", sandbox.layers / LH_BOUNDARY, "--year", "1200"
+    )
+    assert result.exit_code == 2, result.output
+    assert "--year 1200 is invalid" in result.output
+    assert "Traceback" not in result.output
