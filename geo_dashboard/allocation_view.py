@@ -154,19 +154,47 @@ def _task_row(
     }
 
 
-def summary_texts(summary: Mapping[str, Any], language: str) -> list[str]:
+def summary_texts(
+    summary: Mapping[str, Any],
+    language: str,
+    area_names: Mapping[str, str] | None = None,
+) -> list[str]:
     """Return the sentences that set the areas together against one ambition.
 
     ``summary`` is one row of :func:`geo_dashboard.ambition.ambition_summary`.
-    The first sentence is the outcome (shortfall or met); the others are
-    details: how much was allocated and how many areas are unknown.
+    The first sentence is the outcome: met, a shortfall, or a shortfall that
+    cannot be computed while areas have no own commitment (named from
+    ``area_names``). The others are details: how much was allocated and
+    which areas are unknown.
     """
+    area_names = area_names or {}
     unit = str(summary["unit"])
     total = format_value(summary["total"], unit, language)
+    unknown_ids = list(summary.get("unknown_areas") or ())
+    missing = ", ".join(area_names.get(area, area) for area in unknown_ids)
+    known = int(summary["areas"]) - int(summary["areas_unknown"])
     if summary["kind"] == "reduction":
         committed = format_value(summary["committed"], unit, language)
         params = {"committed": committed, "total": total}
-        if summary["shortfall"] > 0:
+        if is_missing(summary["shortfall"]):
+            # Own commitments are unknown and the known ones fall short, so a
+            # sum or shortfall would understate what the areas may do.
+            texts = [
+                translate(
+                    "allocation.summary.shortfall_unknown", language, areas=missing
+                )
+            ]
+            if known:
+                texts.append(
+                    translate(
+                        "allocation.summary.known_part",
+                        language,
+                        known=known,
+                        areas=summary["areas"],
+                        **params,
+                    )
+                )
+        elif summary["shortfall"] > 0:
             shortfall = format_value(summary["shortfall"], unit, language)
             key = "allocation.summary.reduction_short"
             texts = [translate(key, language, shortfall=shortfall, **params)]
@@ -181,22 +209,27 @@ def summary_texts(summary: Mapping[str, Any], language: str) -> list[str]:
                 total=total,
             )
         )
-    else:
-        texts = [
-            translate(
-                "allocation.summary.level",
-                language,
-                short=summary["areas_short"],
-                areas=summary["areas"],
-            )
-        ]
-    if summary["areas_unknown"]:
-        texts.append(
-            translate(
-                "allocation.summary.unknown",
-                language,
-                count=summary["areas_unknown"],
-                areas=summary["areas"],
-            )
+        if not is_missing(summary["shortfall"]) and summary["areas_unknown"]:
+            texts.append(_unknown_text(summary, missing, language))
+        return texts
+    texts = [
+        translate(
+            "allocation.summary.level",
+            language,
+            short=summary["areas_short"],
+            areas=summary["areas"],
         )
+    ]
+    if summary["areas_unknown"]:
+        texts.append(_unknown_text(summary, missing, language))
     return texts
+
+
+def _unknown_text(summary: Mapping[str, Any], missing: str, language: str) -> str:
+    return translate(
+        "allocation.summary.unknown",
+        language,
+        count=summary["areas_unknown"],
+        areas=summary["areas"],
+        missing=missing,
+    )

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geo_dashboard._yaml import load_model
 from geo_dashboard.config import AREA_ID_PATTERN
@@ -41,7 +42,7 @@ TASK_COLUMNS = [
 
 SUMMARY_COLUMNS = [
     "ambition_id", "kind", "unit", "total", "allocated", "committed",
-    "shortfall", "areas", "areas_unknown", "areas_short",
+    "shortfall", "areas", "areas_unknown", "areas_short", "unknown_areas",
 ]  # fmt: skip
 
 # Reason codes of an empty number in the task table.
@@ -251,18 +252,23 @@ def ambition_summary(config: AmbitionConfig, tasks: pd.DataFrame) -> pd.DataFram
 
     For a reduction, ``committed`` sums the own commitments that are known
     and ``shortfall`` is ``max(total - committed, 0)``. While an area's own
-    commitment is unknown (``areas_unknown`` > 0) the true shortfall may be
-    smaller. For a level, which is not summed, ``shortfall`` stays empty and
-    ``areas_short`` counts the areas whose own target misses the level.
+    commitment is unknown (``areas_unknown`` > 0, ids in ``unknown_areas``)
+    and the known ones do not reach the total, the shortfall cannot be
+    computed and stays empty. For a level, which is not summed,
+    ``shortfall`` stays empty and ``areas_short`` counts the areas whose own
+    target misses the level.
     """
     rows = []
     for ambition in config.ambitions:
         part = tasks[tasks["ambition_id"] == ambition.id]
         known = part["own_commitment"].dropna()
         committed = float(known.sum()) if ambition.kind == "reduction" else None
+        unknown = tuple(part.loc[part["own_commitment"].isna(), "area_id"])
         shortfall = None
         if committed is not None:
             shortfall = max(ambition.total - committed, 0.0)
+            if shortfall > 0 and unknown:
+                shortfall = None
         rows.append(
             {
                 "ambition_id": ambition.id,
@@ -277,9 +283,33 @@ def ambition_summary(config: AmbitionConfig, tasks: pd.DataFrame) -> pd.DataFram
                 "areas": len(part),
                 "areas_unknown": int(part["own_commitment"].isna().sum()),
                 "areas_short": int((part["shortfall"].fillna(0) > 0).sum()),
+                "unknown_areas": unknown,
             }
         )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def read_area_names(
+    configs_dir: Path, area_ids: list[str], language: str
+) -> dict[str, str]:
+    """Return the name in ``language`` of each area from its config, by id.
+
+    Only the ``name`` key of ``<configs_dir>/<area_id>.yaml`` is read, so an
+    area without a build is named too. An area whose name cannot be read is
+    logged and named by its id.
+    """
+    names = {}
+    for area_id in area_ids:
+        path = Path(configs_dir) / f"{area_id}.yaml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            name = LocalisedText.model_validate(data["name"])
+        except (OSError, yaml.YAMLError, TypeError, KeyError, ValidationError) as err:
+            logger.warning("name of area %s not read from %s: %s", area_id, path, err)
+            names[area_id] = area_id
+            continue
+        names[area_id] = name.get(language)
+    return names
 
 
 def _tasks(

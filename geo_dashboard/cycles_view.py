@@ -296,6 +296,18 @@ def progress_data(
     return pd.DataFrame(rows, columns=["series", "cycle", "path", "year", "value"])
 
 
+# d3-format specifiers of the value axis per KPI unit. The ``~`` drops
+# trailing zeros, so a chart whose values are all 0 reads "0" and not
+# "0.000000" (Vega's default for an empty range).
+AXIS_FORMATS = {"%": ".1~f", "index": ".2~f", "0-1": ".2~f", "ha": ",.0~f"}
+DEFAULT_AXIS_FORMAT = ",.2~f"
+
+
+def axis_format(unit: str) -> str:
+    """Return the d3-format specifier of a value axis in ``unit``."""
+    return AXIS_FORMATS.get(unit, DEFAULT_AXIS_FORMAT)
+
+
 def progress_chart(
     data: pd.DataFrame, title: str, unit: str, language: str
 ) -> alt.LayerChart:
@@ -314,7 +326,11 @@ def progress_chart(
     x_title = text("cycles.chart.year", language)
     y_title = unit or text("cycles.chart.value", language)
     x = alt.X("year:Q", title=x_title, axis=alt.Axis(format="d"))
-    y = alt.Y("value:Q", title=y_title)
+    y = alt.Y(
+        "value:Q",
+        title=y_title,
+        axis=alt.Axis(format=axis_format(unit), tickMinStep=_min_step(unit)),
+    )
     lines = (
         alt.Chart(paths)
         .mark_line()
@@ -342,3 +358,9 @@ def progress_chart(
         )
     )
     return alt.layer(lines, points).properties(title=title, height=260)
+
+
+def _min_step(unit: str) -> float:
+    """Return the smallest tick step that the axis format can show apart."""
+    decimals = axis_format(unit).rstrip("f").rsplit(".", 1)[-1].strip("~")
+    return 10.0 ** -int(decimals)

@@ -15,12 +15,16 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import select
 
+from geo_dashboard.errors import GeoDashboardError
 from geo_dashboard.i18n import translate, translate_value
 from geo_dashboard.kpis import KpiLibrary
+from geo_dashboard.measures.loader import load_measure_library
+from geo_dashboard.measures.proposals import library_with_accepted
 from geo_dashboard.store.engine import Store
 from geo_dashboard.store.models import ASSESSMENTS, Area, Cycle, Reflection
 
@@ -127,6 +131,53 @@ def area_names(store: Store, language: str) -> dict[str, str]:
     }
 
 
+# Measure names per area id, then per measure id.
+MeasureNames = Mapping[str, Mapping[str, str]]
+
+
+def measure_names(
+    area_ids: Iterable[str],
+    configs_dir: Path,
+    language: str,
+    store: Store | None = None,
+) -> dict[str, dict[str, str]]:
+    """Return the measure names in ``language`` of each area's measure library.
+
+    The library is the shared one with the area's overrides and, when
+    ``store`` is given, its accepted proposals. An area whose library cannot
+    be read is logged and left out, so its measures are shown by id.
+    """
+    names: dict[str, dict[str, str]] = {}
+    for area_id in sorted(set(area_ids)):
+        try:
+            library = load_measure_library(area_id, configs_dir)
+            if store is not None:
+                library = library_with_accepted(library, store, area_id)
+        except GeoDashboardError as err:
+            logger.warning(
+                "measure names of area %s are not available: %s", area_id, err
+            )
+            continue
+        names[area_id] = {
+            measure.id: measure.name.get(language) for measure in library.measures
+        }
+    return names
+
+
+def measure_label(names: MeasureNames, measure_id: str, area_id: str | None) -> str:
+    """Return the name of ``measure_id`` in ``area_id``'s library, else its id.
+
+    Without an area, or when that area does not define the measure, the
+    name from the first other area that does is used.
+    """
+    if area_id is not None and measure_id in names.get(area_id, {}):
+        return names[area_id][measure_id]
+    for area_id_other in sorted(names):
+        if measure_id in names[area_id_other]:
+            return names[area_id_other][measure_id]
+    return measure_id
+
+
 def filter_options(lessons: list[Lesson]) -> dict[str, list[str]]:
     """Return the sorted areas, themes, measures and kinds found in ``lessons``."""
     return {
@@ -149,12 +200,16 @@ def lesson_table(
     library: KpiLibrary,
     names: Mapping[str, str],
     language: str,
+    measures: MeasureNames | None = None,
 ) -> pd.DataFrame:
     """Return one row per lesson, texts in ``language``, columns titled.
 
-    The reflection text, measure, evidence and author stay as stored: a
-    data table shows them literally, so markup in them is not rendered.
+    A measure is named from ``measures`` (see :func:`measure_names`), or by
+    its id when the area's library does not define it. The reflection text,
+    evidence and author stay as stored: a data table shows them literally,
+    so markup in them is not rendered.
     """
+    measures = measures or {}
     rows = []
     for lesson in lessons:
         kpi = ""
@@ -172,7 +227,11 @@ def lesson_table(
                 "theme": theme_label(lesson.theme, language),
                 "kpi": kpi,
                 "text": lesson.text,
-                "measure": lesson.measure or "",
+                "measure": (
+                    measure_label(measures, lesson.measure, lesson.area_id)
+                    if lesson.measure
+                    else ""
+                ),
                 "effective": _assessment(lesson.effective, language),
                 "feasible": _assessment(lesson.feasible, language),
                 "evidence": lesson.evidence or "",
@@ -188,13 +247,18 @@ def lesson_table(
 
 
 def evaluation_table(
-    lessons: list[Lesson], names: Mapping[str, str], language: str
+    lessons: list[Lesson],
+    names: Mapping[str, str],
+    language: str,
+    measures: MeasureNames | None = None,
 ) -> pd.DataFrame:
     """Return per measure the number of evaluations and how they were assessed.
 
     Only lessons of kind ``evaluation`` that name a measure count. The
-    ``effective`` and ``feasible`` cells read like "ja 2 · deels 1".
+    ``effective`` and ``feasible`` cells read like "ja 2 · deels 1". The
+    measure is named as in :func:`lesson_table`.
     """
+    measures = measures or {}
     rows = []
     evaluations = [x for x in lessons if x.kind == "evaluation" and x.measure]
     for measure in sorted({lesson.measure or "" for lesson in evaluations}):
@@ -202,7 +266,7 @@ def evaluation_table(
         areas = sorted({names.get(lesson.area_id, lesson.area_id) for lesson in group})
         rows.append(
             {
-                "measure": measure,
+                "measure": measure_label(measures, measure, group[0].area_id),
                 "evaluations": len(group),
                 "areas": ", ".join(areas),
                 "effective": _counts([lesson.effective for lesson in group], language),

@@ -28,6 +28,7 @@ from geo_dashboard.ambition import (
     area_tasks,
     list_ambition_configs,
     load_ambition_config,
+    read_area_names,
     split_total,
 )
 from geo_dashboard.config import list_areas
@@ -167,9 +168,19 @@ def test_reduction_shortfall_by_hand(all_builds: dict[str, BuildOutput]) -> None
     summary = ambition_summary(config, tasks).iloc[0]
     assert summary["allocated"] == 5000
     assert summary["committed"] == pytest.approx(GH_OWN_REDUCTION)
-    assert summary["shortfall"] == pytest.approx(1290)
+    # Two areas have no own commitment, so the shortfall of at most 1,290 t
+    # cannot be computed.
+    assert _empty(summary["shortfall"])
     assert summary["areas_unknown"] == 2
+    assert summary["unknown_areas"] == ("noordoostpolder", "laag_holland")
     assert summary["areas_short"] == 1
+
+
+def test_reduction_shortfall_all_known(all_builds: dict[str, BuildOutput]) -> None:
+    config = _config([_peat(5000, {"by_kpi": "farmland_on_peat"})], ["groene_hart"])
+    summary = ambition_summary(config, area_tasks(config, all_builds, LIBRARY)).iloc[0]
+    assert summary["shortfall"] == pytest.approx(1290)
+    assert summary["unknown_areas"] == ()
 
 
 def test_reduction_met_has_no_shortfall(all_builds: dict[str, BuildOutput]) -> None:
@@ -298,15 +309,53 @@ def test_summary_texts_by_hand(all_builds: dict[str, BuildOutput]) -> None:
     config = _config([_peat(5000, {"by_kpi": "farmland_on_peat"}), _level(20)])
     summary = ambition_summary(config, area_tasks(config, all_builds, LIBRARY))
     peat, level = (row for row in summary.to_dict("records"))
-    texts = summary_texts(peat, "nl")
+    names = read_area_names(CONFIGS, AREAS, "nl")
+    texts = summary_texts(peat, "nl", names)
+    assert texts[0] == (
+        "Het tekort is nog niet te berekenen, want voor deze KPI ontbreekt een "
+        "build of een eigen doel van: Noordoostpolder, pilotblok "
+        "Marknesse-Luttelgeest, Laag Holland. Bouw die "
+        "gebieden of leg hun doel vast."
+    )
+    assert texts[1] == (
+        "De bekende eigen doelen (1 van de 3 gebieden) verminderen samen "
+        "3.710\u00a0t CO2-eq/jr van de 5.000\u00a0t CO2-eq/jr."
+    )
+    assert "tekort van" not in " ".join(texts)
+    assert summary_texts(level, "en") == [
+        "3 of the 3 areas have an own target that misses this level."
+    ]
+
+
+def test_summary_texts_shortfall_when_known(
+    all_builds: dict[str, BuildOutput],
+) -> None:
+    config = _config([_peat(5000, {"by_kpi": "farmland_on_peat"})], ["groene_hart"])
+    summary = ambition_summary(config, area_tasks(config, all_builds, LIBRARY))
+    texts = summary_texts(summary.to_dict("records")[0], "nl")
     assert texts[0] == (
         "De eigen doelen samen verminderen 3.710\u00a0t CO2-eq/jr van de "
         "5.000\u00a0t CO2-eq/jr: een tekort van 1.290\u00a0t CO2-eq/jr."
     )
-    assert texts[2].startswith("2 van de 3 gebieden")
-    assert summary_texts(level, "en") == [
-        "3 of the 3 areas have an own target that misses this level."
-    ]
+
+
+def test_summary_texts_none_known(all_builds: dict[str, BuildOutput]) -> None:
+    builds = {"noordoostpolder": all_builds["noordoostpolder"]}
+    config = _config([_peat(2060, {"by_kpi": "farmland_on_peat"})])
+    summary = ambition_summary(config, area_tasks(config, builds, LIBRARY))
+    row = summary.to_dict("records")[0]
+    texts = summary_texts(row, "en", read_area_names(CONFIGS, AREAS, "en"))
+    assert texts[0].startswith("The shortfall cannot be computed yet")
+    assert "Groene Hart" in texts[0]
+    assert "laag_holland" not in texts[0]
+    joined = " ".join(texts)
+    assert "reduce 0" not in joined
+    assert "shortfall of" not in joined
+
+
+def test_area_names_from_configs() -> None:
+    names = read_area_names(CONFIGS, ["laag_holland", "no_such_area"], "en")
+    assert names == {"laag_holland": "Laag Holland", "no_such_area": "no_such_area"}
 
 
 # --- The page -----------------------------------------------------------------
@@ -387,6 +436,29 @@ def test_allocation_page_lists_unbuilt_area(
     assert "geo-dashboard build laag_holland" in [c.value for c in at.code]
     table = at.dataframe[0].value.set_index("Area")
     assert (
-        table.loc["laag_holland", "Current value"]
+        table.loc["Laag Holland", "Current value"]
         == "no build (make it with geo-dashboard build)"
     )
+
+
+@pytest.mark.slow
+def test_allocation_page_only_pilot_built(
+    all_builds: dict[str, BuildOutput], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    builds_dir = tmp_path / "build"
+    (builds_dir / "noordoostpolder").mkdir(parents=True)
+    (builds_dir / "noordoostpolder" / "current").symlink_to(
+        all_builds["noordoostpolder"].folder
+    )
+    _point_app_at(monkeypatch, builds_dir, "noordoostpolder")
+    at = _run_page("nl")
+    assert not at.exception
+    header = " ".join(m.value for m in at.markdown)
+    assert "Laag Holland" in header
+    assert "laag\\_holland" not in header
+    assert "groene\\_hart" not in header
+    warnings = [w.value for w in at.warning]
+    assert any("Het tekort is nog niet te berekenen" in w for w in warnings)
+    shown = " ".join([*warnings, *(c.value for c in at.caption)])
+    assert "een tekort van" not in shown
+    assert "verminderen 0" not in shown

@@ -22,6 +22,8 @@ from geo_dashboard.lessons import (
     filter_options,
     lesson_table,
     list_lessons,
+    measure_label,
+    measure_names,
 )
 from geo_dashboard.output import BuildOutput
 from geo_dashboard.store import Store, add_reflection, open_store
@@ -168,6 +170,45 @@ def test_evaluation_counts(store: Store) -> None:
     assert row["Feasible"] == "partly 1 · no 1"
 
 
+def test_measure_names_from_area_libraries(store: Store) -> None:
+    names = measure_names(["groene_hart", "unknown_area"], REPO / "area_configs", "nl")
+    assert names["groene_hart"]["raise_ditch_water_peat"] == (
+        "Slootpeil verhogen in veenweide"
+    )
+    # An area without overrides gets the names of the shared library.
+    assert names["unknown_area"]["herb_rich_grassland"] == (
+        "Kruidenrijk grasland (extensief)"
+    )
+    assert measure_label(names, "raise_ditch_water_peat", None) == (
+        "Slootpeil verhogen in veenweide"
+    )
+    assert measure_label(names, PLAS_DRAS, "groene_hart") == PLAS_DRAS
+
+
+def test_tables_show_measure_names(store: Store) -> None:
+    add_reflection(
+        store,
+        "groene_hart",
+        "evaluation",
+        "Peil verhoogd op twee percelen.",
+        "bram",
+        measure="raise_ditch_water_peat",
+        effective="yes",
+        feasible="yes",
+    )
+    lessons = list_lessons(store, LIBRARY)
+    names = measure_names(["groene_hart"], REPO / "area_configs", "en")
+    table = lesson_table(lessons, LIBRARY, {}, "en", names)
+    assert "Raise ditch water level on peat" in list(table["Measure"])
+    assert "raise_ditch_water_peat" not in list(table["Measure"])
+    assert PLAS_DRAS in list(table["Measure"])
+    evaluations = evaluation_table(lessons, {}, "en", names)
+    assert sorted(evaluations["Measure"]) == [
+        "Raise ditch water level on peat",
+        PLAS_DRAS,
+    ]
+
+
 # --- The page -----------------------------------------------------------------
 
 
@@ -261,3 +302,25 @@ def test_lessons_page_without_reflections(
     assert [i.value for i in at.info] == [
         "Nog geen reflecties vastgelegd in enig gebied."
     ]
+
+
+@pytest.mark.slow
+def test_lessons_page_names_measures(app_env: None, store_file: Path) -> None:
+    with open_store(f"sqlite:///{store_file}") as opened:
+        add_reflection(
+            opened,
+            "groene_hart",
+            "evaluation",
+            "Peil verhoogd op twee percelen.",
+            "bram",
+            measure="raise_ditch_water_peat",
+            effective="yes",
+            feasible="yes",
+        )
+    at = _run_page("nl")
+    assert not at.exception
+    measures = list(at.dataframe[0].value["Maatregel"])
+    assert "Slootpeil verhogen in veenweide" in measures
+    assert "raise_ditch_water_peat" not in measures
+    options = at.multiselect(key="lessons_measures").options
+    assert "Slootpeil verhogen in veenweide" in options

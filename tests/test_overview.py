@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from geo_dashboard.kpis import load_kpi_library
 from geo_dashboard.output import BuildOutput
@@ -18,6 +22,7 @@ from geo_dashboard.overview import (
     layer_sources,
     split_roles,
 )
+from geo_dashboard.paths import ProjectPaths
 
 
 def _cards(build: BuildOutput, language: str = "nl") -> dict:
@@ -163,3 +168,43 @@ def test_empty_kpi_table() -> None:
     empty = pd.DataFrame(columns=["kpi_id", "theme", "status", "value"])
     assert kpi_cards(empty, "nl") == []
     assert data_gaps(empty, {}, "nl") == []
+
+
+# --- The page -----------------------------------------------------------------
+
+MAIN = Path(__file__).resolve().parents[1] / "geo_dashboard" / "app" / "main.py"
+
+
+@pytest.fixture()
+def restore_package_logger() -> Iterator[None]:
+    """Undo the app's logging set-up, which would outlive the test otherwise."""
+    package_logger = logging.getLogger("geo_dashboard")
+    handlers = list(package_logger.handlers)
+    level = package_logger.level
+    yield
+    package_logger.handlers = handlers
+    package_logger.setLevel(level)
+    if hasattr(package_logger, "_configured_by_app"):
+        del package_logger._configured_by_app
+
+
+@pytest.mark.slow
+def test_gap_links_short_without_emoji(
+    monkeypatch: pytest.MonkeyPatch,
+    pilot_paths: ProjectPaths,
+    pilot_build: BuildOutput,
+    restore_package_logger: None,
+) -> None:
+    monkeypatch.setenv("GEO_DASHBOARD_LAYERS", str(pilot_paths.layers))
+    monkeypatch.setenv("GEO_DASHBOARD_CONFIGS", str(pilot_paths.configs))
+    monkeypatch.setenv("GEO_DASHBOARD_BUILDS", str(pilot_paths.builds))
+    monkeypatch.setenv("GEO_DASHBOARD_AREA", pilot_build.area_id)
+    at = AppTest.from_file(str(MAIN), default_timeout=120).run()
+    assert not at.exception
+    links = [link for link in at.page_link if "datagat" in link.value]
+    assert links, "the pilot has data gaps, so the cards link to the register"
+    labels = [link.value for link in links]
+    # Each gap card links with a label short enough for a third of the page.
+    assert "Naar datagatenregister" in labels
+    for link in links:
+        assert link.proto.icon == ":material/assignment:"

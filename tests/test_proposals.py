@@ -29,11 +29,15 @@ from geo_dashboard.measures.library import Measure
 from geo_dashboard.measures.loader import add_measures, load_measure_library
 from geo_dashboard.measures.proposals import (
     PROPOSAL_KPIS,
+    Applicability,
     LandUse,
     ProposalInvalidError,
     accepted_measures,
     check_content,
+    check_decision,
+    describe_applicability,
     engine_with_accepted,
+    error_text,
     library_with_accepted,
     proposal_measure,
 )
@@ -173,6 +177,73 @@ def test_applicability_formula() -> None:
     everywhere = proposal_measure(check_content(_content(applies={})), "p_two")
     assert everywhere.applies_to == (
         "land_use in ['arable', 'fallow', 'fruit', 'grassland', 'horticulture']"
+    )
+
+
+def test_applicability_described_in_words() -> None:
+    applies = Applicability(
+        land_uses=["arable", "fallow", "grassland"],
+        soil="peat",
+        max_natura2000_distance_m=1500,
+        along_water=True,
+    )
+    dutch = describe_applicability(applies, "nl")
+    assert dutch == (
+        "grondgebruik bouwland, braak of grasland, op veen, binnen 1.500 m van "
+        "Natura 2000 en langs water"
+    )
+    english = describe_applicability(applies, "en")
+    assert "on peat" in english
+    assert "1,500 m" in english
+    for text in (dutch, english):
+        assert "land_use" not in text
+        assert "[" not in text
+
+
+def test_applicability_default_is_farmland() -> None:
+    assert describe_applicability(Applicability(), "nl") == "alle landbouwgrond"
+    assert describe_applicability(Applicability(), "en") == "all farmland"
+
+
+def test_decision_problems_translated() -> None:
+    problems = check_decision("../evil", "  ", ["bestaand"])
+    keys = [problem.key for problem in problems]
+    assert keys == [
+        "proposals.error.rationale_missing",
+        "proposals.error.measure_id_invalid",
+    ]
+    texts = [problem.text("nl") for problem in problems]
+    assert texts[0] == "Geef een motivering voor het besluit."
+    assert "Maatregel-id '../evil' is ongeldig" in texts[1]
+    assert "Measure id '../evil' is invalid" in problems[1].text("en")
+
+
+def test_decision_problems_taken_and_long() -> None:
+    taken = check_decision("bestaand", "reden", ["bestaand"])
+    assert [p.key for p in taken] == ["proposals.error.measure_id_taken"]
+    long_id = check_decision("a" * 64, "reden", [])
+    assert [p.key for p in long_id] == ["proposals.error.measure_id_too_long"]
+    assert long_id[0].params["maximum"] == 63
+    assert check_decision(None, "reden", []) == []
+    assert check_decision("nieuw_id", "reden", ["bestaand"]) == []
+
+
+def test_error_text_logs_english(
+    farm_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(ProposalInvalidError) as raised:
+        submit_proposal(farm_store, AREA, FARMER, _content(title="", effects={}))
+    with caplog.at_level("WARNING", logger="geo_dashboard.measures.proposals"):
+        text = error_text(raised.value, "nl", "submit")
+    assert text.startswith("Het voorstel is niet geldig. Controleer deze velden: ")
+    assert "titel" in text
+    assert "effecten" in text
+    assert "proposal is invalid" in caplog.text
+
+    with pytest.raises(ProposalAccessError) as denied:
+        reject_proposal(farm_store, 1, FARMER, "reden")
+    assert error_text(denied.value, "nl", "reject").startswith(
+        "Het afwijzen is niet toegestaan voor uw rol."
     )
 
 
@@ -631,3 +702,36 @@ def test_page_farmer_cannot_decide(app_env: Store) -> None:
     assert at.expander, "the proposal is listed"
     assert not [b for b in at.button if b.label == "Afwijzen"]
     assert not [b for b in at.button if b.label == "Opnemen in de bibliotheek"]
+
+
+@pytest.mark.slow
+def test_page_decision_errors_in_dutch(app_env: Store) -> None:
+    proposal = submit_proposal(app_env, AREA, FARMER, _content())
+    at = _proposals_page("anna", PASSWORD_COORDINATOR)
+    at.text_input(key=f"measure_id_{proposal.id}").set_value("../evil")
+    next(b for b in at.button if b.label == "Opnemen in de bibliotheek").click()
+    at.run()
+    assert not at.exception
+    # The page escapes Markdown in the texts, because the id is user input.
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert "Geef een motivering voor het besluit." in errors
+    assert any("Maatregel-id '../evil' is ongeldig" in e for e in errors), errors
+    for error in errors:
+        assert "required" not in error
+        assert "invalid" not in error
+    assert list_proposals(app_env, AREA)[0].status == "proposed"
+
+
+@pytest.mark.slow
+def test_page_shows_words_and_units(app_env: Store) -> None:
+    submit_proposal(app_env, AREA, FARMER, _content())
+    at = _proposals_page("boer.a", PASSWORD_A)
+    texts = [element.value for element in at.text]
+    assert "Waar: gewasgroep aardappelen" in texts, texts
+    assert not [text for text in texts if "crop_group in" in text]
+    cost = at.number_input(key="annual_cost_mid")
+    assert cost.proto.format == "%.0f"
+    assert cost.step == 1.0
+    labels = [box.label for box in at.checkbox]
+    assert not [label for label in labels if "per ha)" in label]
+    assert any("verandering van de perceelwaarde, in µg/m³" in x for x in labels)

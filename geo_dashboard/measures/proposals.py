@@ -1,7 +1,7 @@
 """Measures proposed by area participants, as data and as library measures.
 
 A proposal states where a measure applies (:class:`Applicability`), its
-expected effect per treated hectare on KPIs (:data:`PROPOSAL_KPIS`), its
+expected change of the parcel values behind KPIs (:data:`PROPOSAL_KPIS`), its
 costs and its effect on farm operations. When the area coordinator accepts
 it, :func:`proposal_measure` turns it into a library
 :class:`~geo_dashboard.measures.library.Measure`, so the library's own
@@ -36,7 +36,7 @@ from sqlalchemy import select
 
 from geo_dashboard.crops import LAND_USES, load_crop_table
 from geo_dashboard.errors import GeoDashboardError
-from geo_dashboard.i18n import LANGUAGES, translate
+from geo_dashboard.i18n import LANGUAGES, format_number, translate, translate_value
 from geo_dashboard.kpis import KpiLibrary
 from geo_dashboard.measures.engine import ScenarioEngine
 from geo_dashboard.measures.library import Measure, MeasureLibrary, ValueRange
@@ -67,7 +67,7 @@ LandUse = Literal["arable", "fallow", "fruit", "grassland", "horticulture", "nat
 
 @dataclass(frozen=True)
 class ProposalKpi:
-    """A KPI that a proposal can change, and how its per-hectare effect is applied.
+    """A KPI that a proposal can change, and the parcel column its effect changes.
 
     ``column`` is the parcel attribute that the KPI aggregates per hectare;
     an effect of ``x`` adds ``x`` (in ``unit``) to it on every treated parcel.
@@ -222,7 +222,8 @@ class ProposalContent(BaseModel):
     """The content of a proposal: the measure, its effects and its costs.
 
     ``effects`` maps KPI ids of :data:`PROPOSAL_KPIS` to the change of the
-    KPI per treated hectare, in the unit given there. ``income_change`` is
+    KPI's parcel value on each treated parcel, in the unit given there (the
+    library's ``add`` effect). ``income_change`` is
     the change of farm income in EUR/ha/yr; without it the income change is
     taken as minus the annual cost, labelled as an estimate.
     """
@@ -310,6 +311,160 @@ def plain_title(title: str) -> str:
     as written.
     """
     return " ".join(_MARKUP.sub(" ", title).split())
+
+
+def describe_applicability(applies: Applicability, language: str) -> str:
+    """Describe in words of ``language`` where a proposed measure applies.
+
+    The description follows :meth:`Applicability.formula`: farmland when no
+    land use and no crop group is given, and every condition joined by "and".
+    """
+    if applies.land_uses or applies.crop_groups:
+        parts = []
+        if applies.land_uses:
+            values = [
+                translate_value("land_use", v, language) for v in applies.land_uses
+            ]
+            parts.append(
+                translate(
+                    "proposals.applies.land_uses",
+                    language,
+                    values=_join(values, "or", language),
+                )
+            )
+        if applies.crop_groups:
+            values = [
+                translate_value("crop_group", v, language) for v in applies.crop_groups
+            ]
+            parts.append(
+                translate(
+                    "proposals.applies.crop_groups",
+                    language,
+                    values=_join(values, "or", language),
+                )
+            )
+    else:
+        parts = [translate("proposals.applies.farmland", language)]
+    if applies.soil != "any":
+        parts.append(translate(f"proposals.applies.soil_{applies.soil}", language))
+    if applies.max_natura2000_distance_m is not None:
+        distance = format_number(applies.max_natura2000_distance_m, language, 0)
+        parts.append(
+            translate("proposals.applies.distance", language, distance=distance)
+        )
+    if applies.along_water:
+        parts.append(translate("proposals.applies.along_water", language))
+    return _join(parts, "and", language)
+
+
+def _join(parts: Sequence[str], word: str, language: str) -> str:
+    """Join ``parts`` as "a, b and c" (``word`` is ``and`` or ``or``)."""
+    if len(parts) < 2:
+        return "".join(parts)
+    last = translate(f"proposals.applies.{word}", language, last=parts[-1])
+    return f"{', '.join(parts[:-1])} {last}"
+
+
+@dataclass(frozen=True)
+class DecisionProblem:
+    """A reason why a decision cannot be stored, as a message key and parameters."""
+
+    key: str
+    params: dict[str, object]
+
+    def text(self, language: str) -> str:
+        """Return the problem as a text in ``language``."""
+        return translate(self.key, language, **self.params)
+
+
+def check_decision(
+    measure_id: str | None, rationale: str, taken_ids: Sequence[str]
+) -> list[DecisionProblem]:
+    """Return the problems of a coordinator's decision before it is stored.
+
+    ``measure_id`` is None for a rejection. The checks repeat the store's
+    rules (:func:`geo_dashboard.store.proposals.accept_proposal`) so the page
+    can name them in the viewer's language; the store still checks them.
+    """
+    # Imported here because the store module imports this one.
+    from geo_dashboard.store.proposals import MEASURE_ID_MAX_LENGTH, MEASURE_ID_PATTERN
+
+    problems = []
+    reason = (rationale or "").strip()
+    if not reason:
+        problems.append(DecisionProblem("proposals.error.rationale_missing", {}))
+    elif len(reason) > MAX_TEXT:
+        problems.append(
+            DecisionProblem(
+                "proposals.error.rationale_too_long",
+                {"length": len(reason), "maximum": MAX_TEXT},
+            )
+        )
+    if measure_id is None:
+        return problems
+    new_id = measure_id.strip()
+    if not MEASURE_ID_PATTERN.fullmatch(new_id):
+        problems.append(
+            DecisionProblem("proposals.error.measure_id_invalid", {"id": new_id})
+        )
+    elif len(new_id) > MEASURE_ID_MAX_LENGTH:
+        problems.append(
+            DecisionProblem(
+                "proposals.error.measure_id_too_long",
+                {"id": new_id, "length": len(new_id), "maximum": MEASURE_ID_MAX_LENGTH},
+            )
+        )
+    elif new_id in taken_ids:
+        problems.append(
+            DecisionProblem("proposals.error.measure_id_taken", {"id": new_id})
+        )
+    return problems
+
+
+def error_text(err: GeoDashboardError, language: str, action: str) -> str:
+    """Return a text in ``language`` for an error of a proposal ``action``.
+
+    ``action`` is ``submit``, ``accept``, ``reject`` or ``show``. The English
+    error text, which names the field and value, is logged at warning level.
+    """
+    # Imported here because the store module imports this one.
+    from geo_dashboard.store.errors import StoreError, StoreInputError
+    from geo_dashboard.store.proposals import ProposalAccessError
+
+    logger.warning("proposal %s failed: %s", action, err)
+    fields = _invalid_fields(err)
+    if fields:
+        labels = [translate(f"proposals.field.{field}", language) for field in fields]
+        return translate(
+            "proposals.error.invalid_fields", language, fields=", ".join(labels)
+        )
+    # The most specific class comes first, because StoreInputError is a
+    # StoreError.
+    keys: tuple[tuple[type[Exception], str], ...] = (
+        (ProposalAccessError, "proposals.error.access"),
+        (ProposalInvalidError, "proposals.error.invalid"),
+        (StoreInputError, "proposals.error.input"),
+        (StoreError, "proposals.error.store"),
+    )
+    key = next(
+        (key for kind, key in keys if isinstance(err, kind)), "proposals.error.other"
+    )
+    return translate(
+        key, language, action=translate(f"proposals.action.{action}", language)
+    )
+
+
+def _invalid_fields(err: BaseException) -> list[str]:
+    """Return the top-level fields of ProposalContent that failed validation."""
+    cause = err.__cause__
+    if not isinstance(cause, ValidationError) or cause.title != "ProposalContent":
+        return []
+    fields = []
+    for item in cause.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        if field in ProposalContent.model_fields and field not in fields:
+            fields.append(field)
+    return fields
 
 
 def _quoted(values: Sequence[str]) -> str:

@@ -23,6 +23,7 @@ from geo_dashboard.ambition import (
     area_tasks,
     list_ambition_configs,
     load_ambition_config,
+    read_area_names,
 )
 from geo_dashboard.app import common
 from geo_dashboard.app.area_builds import viewer_builds
@@ -63,7 +64,7 @@ except GeoDashboardError as err:
 
 available = viewer_builds(paths, common.current_viewer(common.current_store(paths)))
 builds = {a: b for a, b in available.builds.items() if a in config.areas}
-names = {area_id: area_id for area_id in config.areas}
+names = read_area_names(paths.configs, config.areas, language)
 names.update({a: area_name(b, language) for a, b in builds.items()})
 for area_id, error in available.failed.items():
     if area_id in config.areas:
@@ -94,10 +95,12 @@ for ambition in config.ambitions:
             width="stretch",
         )
         row = summary.loc[ambition.id].to_dict() | {"ambition_id": ambition.id}
-        headline, *details = summary_texts(row, language)
-        short = row["areas_short"] > 0 or (
-            not is_missing(row["shortfall"]) and row["shortfall"] > 0
-        )
+        headline, *details = summary_texts(row, language, names)
+        if is_missing(row["shortfall"]):
+            # A reduction whose shortfall cannot be computed yet is not met.
+            short = row["kind"] == "reduction" or row["areas_short"] > 0
+        else:
+            short = row["areas_short"] > 0 or row["shortfall"] > 0
         if short:
             st.warning(escape_markdown(headline))
         else:

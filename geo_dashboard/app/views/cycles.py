@@ -238,7 +238,10 @@ reflect_tab, target_tab, retire_tab, gap_tab, cycle_tab = st.tabs(
     ]
 )
 
-with reflect_tab, st.form("cycles_reflection", clear_on_submit=True):
+with (
+    reflect_tab,
+    st.form("cycles_reflection", clear_on_submit=True, enter_to_submit=False),
+):
     kind = st.selectbox(
         t("cycles.form.kind"),
         REFLECTION_KINDS,
@@ -271,7 +274,10 @@ with reflect_tab, st.form("cycles_reflection", clear_on_submit=True):
     evidence = st.text_area(t("cycles.form.evidence"))
     save_view = st.checkbox(t("cycles.form.save_view"))
     layers = st.multiselect(
-        t("cycles.form.layers"), ["parcels", "natura2000", "boundary", "nh3"]
+        t("cycles.form.layers"),
+        ["parcels", "natura2000", "boundary", "nh3"],
+        format_func=lambda layer: t(f"map.layer.{layer}"),
+        placeholder=t("cycles.form.layers_placeholder"),
     )
     west, south, east, north = build.boundary.to_crs("EPSG:4326").total_bounds
     bounds_columns = st.columns(4)
@@ -318,7 +324,7 @@ with target_tab:
         key="cycles_target_kpi",
         format_func=lambda value: kpi_name(library, value, language),
     )
-with target_tab, st.form("cycles_target"):
+with target_tab, st.form("cycles_target", enter_to_submit=False):
     current = next((s for s in states if s.kpi_id == kpi_id), None)
     value = st.number_input(
         t("cycles.form.target_value"),
@@ -359,7 +365,7 @@ with target_tab, st.form("cycles_target"):
         else:
             _done("cycles.saved.target")
 
-with retire_tab, st.form("cycles_retire", clear_on_submit=True):
+with retire_tab, st.form("cycles_retire", clear_on_submit=True, enter_to_submit=False):
     retire_id = st.selectbox(
         t("cycles.form.kpi"),
         active_ids,
@@ -385,7 +391,7 @@ with gap_tab:
         horizontal=True,
         format_func=lambda value: t(f"cycles.subject.{value}"),
     )
-with gap_tab, st.form("cycles_gap", clear_on_submit=True):
+with gap_tab, st.form("cycles_gap", clear_on_submit=True, enter_to_submit=False):
     subjects = sorted(KPI_INPUTS) if subject_kind == "layer" else library.ids
     subject = st.selectbox(
         t("cycles.gap.subject"),
@@ -428,7 +434,7 @@ with gap_tab, st.form("cycles_gap", clear_on_submit=True):
             _done("cycles.saved.gap")
 
 with cycle_tab:
-    with st.form("cycles_start", clear_on_submit=True):
+    with st.form("cycles_start", clear_on_submit=True, enter_to_submit=False):
         name = st.text_input(t("cycles.form.cycle_name"), key="cycles_new_name")
         if st.form_submit_button(t("cycles.form.start"), key="cycles_start"):
             try:

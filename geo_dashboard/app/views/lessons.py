@@ -18,6 +18,8 @@ from geo_dashboard.lessons import (
     filter_options,
     lesson_table,
     list_lessons,
+    measure_label,
+    measure_names,
     theme_label,
 )
 from geo_dashboard.paths import ProjectPaths
@@ -45,6 +47,7 @@ if not everything:
     st.stop()
 
 options = filter_options(everything)
+measures = measure_names(options["area"], paths.configs, language, store)
 st.caption(t("lessons.filter_note"))
 columns = st.columns(4)
 chosen_areas = columns[0].multiselect(
@@ -64,6 +67,7 @@ chosen_themes = columns[1].multiselect(
 chosen_measures = columns[2].multiselect(
     t("lessons.filter.measure"),
     options["measure"],
+    format_func=lambda measure: measure_label(measures, measure, None),
     key="lessons_measures",
     placeholder=t("lessons.filter.all"),
 )
@@ -89,10 +93,12 @@ if not lessons:
 
 st.caption(t("lessons.count", count=len(lessons)))
 st.dataframe(
-    lesson_table(lessons, library, names, language), hide_index=True, width="stretch"
+    lesson_table(lessons, library, names, language, measures),
+    hide_index=True,
+    width="stretch",
 )
 
-evaluations = evaluation_table(lessons, names, language)
+evaluations = evaluation_table(lessons, names, language, measures)
 if not evaluations.empty:
     st.subheader(t("lessons.evaluations"))
     st.caption(t("lessons.evaluations_note"))

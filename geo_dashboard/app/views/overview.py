@@ -24,6 +24,9 @@ STATUS_COLORS = {
     "no_baseline": "gray",
 }
 CARDS_PER_ROW = 3
+# A Material Symbols icon, which Streamlit ships as a font, so it shows
+# without an emoji font on the viewer's system.
+REGISTER_ICON = ":material/assignment:"
 
 context = common.require_build()
 build = context.build
@@ -51,8 +54,11 @@ def _show_card(card: KpiCard) -> None:
             labels = [translate_value("role", r, language) for r in card.missing_roles]
             roles = ", ".join(labels) or "?"
             st.caption(t("overview.gap_roles", roles=escape_markdown(roles)))
+            # A short label, because a card is a third of the page wide.
             st.page_link(
-                "views/cycles.py", label=t("overview.gap_register_link"), icon="📋"
+                "views/cycles.py",
+                label=t("overview.gap_card_link"),
+                icon=REGISTER_ICON,
             )
         elif card.progress_bar is not None and card.progress is not None:
             percent = format_number(100 * card.progress, language, 0)
@@ -99,7 +105,9 @@ if gaps:
         hide_index=True,
         width="stretch",
     )
-    st.page_link("views/cycles.py", label=t("overview.gap_register_link"), icon="📋")
+    st.page_link(
+        "views/cycles.py", label=t("overview.gap_register_link"), icon=REGISTER_ICON
+    )
 else:
     st.success(t("overview.no_gaps"))
 

@@ -14,13 +14,16 @@ import streamlit as st
 
 from geo_dashboard.app import common
 from geo_dashboard.errors import GeoDashboardError
-from geo_dashboard.i18n import format_number, translate_value
+from geo_dashboard.i18n import format_number, translate_unit, translate_value
 from geo_dashboard.measures.loader import load_measure_library
 from geo_dashboard.measures.proposals import (
     FARMLAND,
     PROPOSAL_KPIS,
     Estimate,
+    check_decision,
     crop_groups,
+    describe_applicability,
+    error_text,
     kpi_names,
     suggest_measure_id,
 )
@@ -66,8 +69,15 @@ def escaped(text: str) -> str:
     return common.escape_markdown(text)
 
 
-def range_inputs(prefix: str, minimum: float | None) -> dict[str, float | str]:
-    """Show low/mid/high inputs and a source field; return their values."""
+def range_inputs(
+    prefix: str, minimum: float | None, number_format: str, step: float
+) -> dict[str, float | str]:
+    """Show low/mid/high inputs and a source field; return their values.
+
+    Streamlit shows the number as ``number_format`` (printf style) gives it,
+    so ``%.3f`` would show 10 euros as "10.000", which Dutch readers take for
+    ten thousand. Euros therefore get ``%.0f`` and effects two decimals.
+    """
     columns = st.columns(4)
     values: dict[str, float | str] = {}
     for column, name in zip(columns, RANGE, strict=False):
@@ -75,7 +85,8 @@ def range_inputs(prefix: str, minimum: float | None) -> dict[str, float | str]:
             t(f"proposals.form.{name}"),
             min_value=minimum,
             value=0.0,
-            format="%.3f",
+            step=step,
+            format=number_format,
             key=f"{prefix}_{name}",
         )
     values["source"] = columns[3].text_input(
@@ -94,6 +105,7 @@ def show_range(label: str, estimate: Estimate, unit: str = "") -> None:
     numbers = {
         name: format_number(getattr(estimate, name), language, None) for name in RANGE
     }
+    unit = translate_unit(unit, language) if unit else unit
     if unit:
         st.text(
             t("proposals.detail.effect", kpi=label, unit=unit, source=source, **numbers)
@@ -103,7 +115,7 @@ def show_range(label: str, estimate: Estimate, unit: str = "") -> None:
 
 
 # --- Propose a measure -------------------------------------------------------
-with st.form("proposal_form", clear_on_submit=False):
+with st.form("proposal_form", clear_on_submit=False, enter_to_submit=False):
     st.subheader(t("proposals.form.title"))
     display_name = st.text_input(
         t("proposals.form.display_name"),
@@ -123,12 +135,14 @@ with st.form("proposal_form", clear_on_submit=False):
         [*FARMLAND, "nature"],
         format_func=lambda value: translate_value("land_use", value, language),
         key="proposal_land_uses",
+        placeholder=t("proposals.form.choose"),
     )
     groups = st.multiselect(
         t("proposals.form.crop_groups"),
         crop_groups(),
         format_func=lambda value: translate_value("crop_group", value, language),
         key="proposal_crop_groups",
+        placeholder=t("proposals.form.choose"),
     )
     soil = st.selectbox(
         t("proposals.form.soil"),
@@ -150,16 +164,20 @@ with st.form("proposal_form", clear_on_submit=False):
     effects = {}
     for kpi_id, kpi in PROPOSAL_KPIS.items():
         include = st.checkbox(
-            t("proposals.form.effect_include", kpi=names[kpi_id], unit=kpi.unit),
+            t(
+                "proposals.form.effect_include",
+                kpi=names[kpi_id],
+                unit=translate_unit(kpi.unit, language),
+            ),
             key=f"effect_{kpi_id}_include",
         )
-        values = range_inputs(f"effect_{kpi_id}", None)
+        values = range_inputs(f"effect_{kpi_id}", None, "%.2f", 0.1)
         if include:
             effects[kpi_id] = values
     st.markdown(f"**{t('proposals.form.annual_cost')}**")
-    annual_cost = range_inputs("annual_cost", 0.0)
+    annual_cost = range_inputs("annual_cost", 0.0, "%.0f", 1.0)
     st.markdown(f"**{t('proposals.form.one_off_cost')}**")
-    one_off_cost = range_inputs("one_off_cost", 0.0)
+    one_off_cost = range_inputs("one_off_cost", 0.0, "%.0f", 1.0)
     farm_operations = st.text_area(
         t("proposals.form.farm_operations"), key="proposal_farm_operations"
     )
@@ -168,7 +186,7 @@ with st.form("proposal_form", clear_on_submit=False):
         help=t("proposals.form.income_note"),
         key="income_include",
     )
-    income = range_inputs("income", None)
+    income = range_inputs("income", None, "%.0f", 1.0)
     if st.form_submit_button(t("proposals.form.submit")):
         content = {
             "title": title,
@@ -191,7 +209,7 @@ with st.form("proposal_form", clear_on_submit=False):
                 store, context.area_id, viewer, content, display_name
             )
         except GeoDashboardError as err:
-            st.error(escaped(str(err)))
+            st.error(error_text(err, language, "submit"))
         else:
             st.success(t("proposals.submitted", id=proposal.id))
 
@@ -204,9 +222,14 @@ def show_details(proposal: MeasureProposal) -> None:
         content = proposal_content(proposal)
     except GeoDashboardError as err:
         # A row stored under older rules is still listed, with the reason.
-        st.warning(escaped(str(err)))
+        st.warning(error_text(err, language, "show"))
         return
-    st.text(t("proposals.detail.applies", formula=content.applies.formula()))
+    st.text(
+        t(
+            "proposals.detail.applies",
+            where=describe_applicability(content.applies, language),
+        )
+    )
     for kpi_id, estimate in content.effects.items():
         show_range(names[kpi_id], estimate, PROPOSAL_KPIS[kpi_id].unit)
     show_range(t("proposals.form.annual_cost"), content.annual_cost)
@@ -219,7 +242,7 @@ def show_details(proposal: MeasureProposal) -> None:
 
 def decide_form(proposal: MeasureProposal, taken_ids: list[str]) -> None:
     """Show the coordinator's accept and reject controls for an open proposal."""
-    with st.form(f"decide_{proposal.id}"):
+    with st.form(f"decide_{proposal.id}", enter_to_submit=False):
         measure_id = st.text_input(
             t("proposals.decide.measure_id"),
             value=suggest_measure_id(proposal.title, taken_ids),
@@ -234,6 +257,11 @@ def decide_form(proposal: MeasureProposal, taken_ids: list[str]) -> None:
         reject = right.form_submit_button(t("proposals.decide.reject"))
     if not (accept or reject):
         return
+    problems = check_decision(measure_id if accept else None, rationale, taken_ids)
+    if problems:
+        for problem in problems:
+            st.error(escaped(problem.text(language)))
+        return
     try:
         if accept:
             decided = accept_proposal(
@@ -246,7 +274,7 @@ def decide_form(proposal: MeasureProposal, taken_ids: list[str]) -> None:
             decided = reject_proposal(store, proposal.id, viewer, rationale)
             message = t("proposals.rejected", id=decided.id)
     except GeoDashboardError as err:
-        st.error(escaped(str(err)))
+        st.error(error_text(err, language, "accept" if accept else "reject"))
         return
     # The list above was drawn before the decision, so the page runs again
     # and shows the message there.
