@@ -43,6 +43,10 @@ DATA_GAP = "data_gap"  # the KPI lacks input layers (see missing_layers)
 SIZE_FREE = "size_free"  # a share, mean or index, which does not grow with size
 NO_FARMLAND = "no_farmland"  # the area has no parcel layer, so no farmland hectares
 NO_TARGET = "no_target"  # the area sets no baseline or target for the KPI
+# The target equals the baseline: no change is asked, so there is no share of
+# the way to the target. Such KPIs count as reached in the KPI table, and
+# would lift a theme's mean progress without anything having changed.
+NO_CHANGE = "no_change"
 NOT_USED = "not_used"  # the KPI is not in the area's KPI set
 
 # Unit of a summed KPI once divided by hectares, and the factor that brings
@@ -101,9 +105,10 @@ def comparison_table(
         One row per area and KPI of that area, columns
         :data:`COMPARISON_COLUMNS`. ``per_ha`` and ``per_farmland_ha`` are in
         ``normalised_unit``. ``target_reached`` is the progress fraction from
-        baseline to target (1 = reached, 0 = still at the baseline). Each
-        ``*_reason`` column is empty when the number is known and holds a
-        reason code otherwise.
+        baseline to target (1 = reached, 0 = still at the baseline); it is
+        empty with reason :data:`NO_CHANGE` when the target equals the
+        baseline. Each ``*_reason`` column is empty when the number is known
+        and holds a reason code otherwise.
     """
     rows = []
     for area_id, output in builds.items():
@@ -142,8 +147,12 @@ def _comparison_row(
     per_ha, per_ha_reason = per(area_ha, DATA_GAP)
     per_farmland, per_farmland_reason = per(farmland_ha, NO_FARMLAND)
     reached = None if value is None else _number(record.get("progress"))
+    baseline = _number(record.get("baseline_value"))
+    target = _number(record.get("target_value"))
     if value is None:
         target_reason = DATA_GAP
+    elif baseline is not None and baseline == target:
+        reached, target_reason = None, NO_CHANGE
     else:
         target_reason = "" if reached is not None else NO_TARGET
     return {
@@ -264,8 +273,9 @@ def theme_progress(table: pd.DataFrame) -> pd.DataFrame:
     """Return the mean target fraction per area and theme, for a progress chart.
 
     Fractions are clipped to -1..1 first, so one KPI far past its target
-    does not hide the others. KPIs without a target or value are left out,
-    and a theme with no such KPI in an area is missing from the result.
+    does not hide the others. KPIs without a target or value, and those
+    whose target equals the baseline (:data:`NO_CHANGE`), are left out. A
+    theme with no KPI left in an area is missing from the result.
     """
     known = table.dropna(subset=["target_reached"])
     clipped = known.assign(target_reached=known["target_reached"].clip(-1.0, 1.0))
@@ -310,6 +320,20 @@ def theme_chart_data(
             )
         result[theme] = pd.DataFrame(rows, columns=["area", "percent", "kpis", "label"])
     return result
+
+
+def no_change_kpis(table: pd.DataFrame, theme: str, library: KpiLibrary) -> list[str]:
+    """Return the ids of the theme's KPIs left out of its progress as :data:`NO_CHANGE`.
+
+    A KPI is listed when its target equals its baseline in at least one of
+    the areas in ``table``. The ids are in the order of the KPI definitions.
+    """
+    rows = table[
+        (table["theme"] == theme) & (table["target_reached_reason"] == NO_CHANGE)
+    ]
+    found = set(rows["kpi_id"])
+    ordered = [kpi_id for kpi_id in library.ids if kpi_id in found]
+    return ordered + sorted(found - set(ordered))
 
 
 def theme_chart(data: pd.DataFrame, title: str, language: str) -> alt.LayerChart:

@@ -3,7 +3,8 @@
 :func:`geo_dashboard.maps.build_map` classifies the values of one build, so
 two of its maps use different class breaks and their colours cannot be
 compared. Here the class breaks are computed once over the values of all
-shown areas, and every map gets the same colours and the same legend.
+shown areas, so every map gets the same colours. The maps carry no legend of
+their own: the page shows :attr:`ComparisonMaps.legend` once beside them.
 
 Every text in a tooltip or the legend is escaped with ``html.escape``,
 because Leaflet inserts it as HTML and crop and site names come from data
@@ -34,7 +35,6 @@ from geo_dashboard.maps import (
     NATURA2000_COLOR,
     NO_VALUE_COLOR,
     Classification,
-    Legend,
     add_basemap,
     class_colors,
     classify_values,
@@ -42,6 +42,7 @@ from geo_dashboard.maps import (
     escaped_text,
     geojson_features,
     legend_html,
+    new_map,
 )
 from geo_dashboard.output import BuildOutput
 from geo_dashboard.overview import split_roles
@@ -68,7 +69,10 @@ class AreaValues:
 
 @dataclass
 class ComparisonMaps:
-    """The maps of all shown areas with their shared classes and legend."""
+    """The maps of all shown areas with their shared classes and legend.
+
+    ``legend`` is escaped HTML for all maps together, shown outside them.
+    """
 
     classification: Classification | None
     legend: str
@@ -115,7 +119,7 @@ def shared_legend(
     with_missing: bool,
     language: str,
 ) -> str:
-    """Build the legend HTML that every map of the comparison shows."""
+    """Build the legend HTML that applies to every map of the comparison."""
     unit = kpi.map_unit or kpi.unit
     column_key = f"map.column.{kpi.map_column}"
     name = kpi.name.get(language)
@@ -175,7 +179,6 @@ def comparison_maps(
             display,
             values[area_id],
             classification,
-            legend,
             kpi,
             language,
             basemap,
@@ -196,19 +199,11 @@ def _area_map(
     display: dict[str, gpd.GeoDataFrame],
     item: AreaValues,
     classification: Classification | None,
-    legend: str,
     kpi: KpiDefinition,
     language: str,
     basemap: bool,
 ) -> folium.Map:
-    folium_map = folium.Map(
-        location=None, zoom_start=12, tiles=None, control_scale=True
-    )
-    # Leaflet is all these maps use, as in geo_dashboard.maps.build_map.
-    folium_map.default_js = [js for js in folium.Map.default_js if js[0] == "leaflet"]
-    folium_map.default_css = [
-        css for css in folium.Map.default_css if css[0] == "leaflet_css"
-    ]
+    folium_map = new_map(location=None, zoom_start=12)
     if basemap:
         add_basemap(folium_map, translate("map.layer.basemap", language), language)
 
@@ -239,7 +234,6 @@ def _area_map(
         },
     ).add_to(folium_map)
     folium.LayerControl(collapsed=True).add_to(folium_map)
-    Legend(legend).add_to(folium_map)
     minx, miny, maxx, maxy = display["boundary"].total_bounds
     folium_map.fit_bounds([[miny, minx], [maxy, maxx]])
     return folium_map

@@ -80,6 +80,10 @@ PLAIN_BACKGROUND = "#f4f3ee"
 # Tiles that may fail in a row, after some have loaded, before the base map
 # is given up. A failure before any tile has loaded gives it up at once.
 BASEMAP_MAX_FAILURES = 6
+# Leaflet's dist files, the same version that folium loads from its CDN. The
+# app serves this folder through Streamlit's static file serving.
+LEAFLET_VERSION = "1.9.3"
+LEAFLET_DIR = Path(__file__).parent / "app" / "static" / f"leaflet-{LEAFLET_VERSION}"
 
 MapMode = Literal["parcels", "nature", "category", "gap"]
 
@@ -377,6 +381,27 @@ class MetricScale(folium.MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "MetricScale"
+
+
+def use_leaflet_from(folium_map: folium.Map, base_url: str) -> folium.Map:
+    """Point a map's Leaflet script and stylesheet at ``base_url`` instead of the CDN.
+
+    ``base_url`` is a folder with ``leaflet.js``, ``leaflet.css`` and
+    ``images/``: the app's static URL of :data:`LEAFLET_DIR`, or
+    ``LEAFLET_DIR.as_uri()`` for a standalone HTML file. Only the entries
+    named ``leaflet`` and ``leaflet_css`` change, so plugins such as
+    :class:`folium.plugins.Draw` keep their own URLs. Returns the same map.
+    """
+    base = base_url.rstrip("/")
+    folium_map.default_js = [
+        (name, f"{base}/leaflet.js" if name == "leaflet" else url)
+        for name, url in folium_map.default_js
+    ]
+    folium_map.default_css = [
+        (name, f"{base}/leaflet.css" if name == "leaflet_css" else url)
+        for name, url in folium_map.default_css
+    ]
+    return folium_map
 
 
 def new_map(**options: Any) -> folium.Map:

@@ -1,10 +1,10 @@
 """Shared parts of the browser tests: the app server, Chromium and offline routing.
 
 The browser may only talk to the local server. :class:`OfflineRoutes`
-aborts every other request, except Leaflet's JavaScript and CSS, which folium
-loads from a CDN: those are served from the copy in the ``xstatic-leaflet``
-package, so maps draw without a network. Base-map tiles are aborted, or
-fulfilled with one plain local image when a test passes one.
+aborts every other request, so a map draws only if the app serves Leaflet
+itself (from ``geo_dashboard/app/static`` through Streamlit's static file
+serving). Base-map tiles are aborted, or fulfilled with one plain local image
+when a test passes one.
 """
 
 from __future__ import annotations
@@ -59,7 +59,10 @@ BROWSER_MARKS = [
 
 
 def leaflet_file(dist: Path, url_path: str) -> Path | None:
-    """Return the local copy of a file of Leaflet's CDN ``dist`` folder, if any."""
+    """Return the local copy of a file of Leaflet's CDN ``dist`` folder, if any.
+
+    Only tests/test_load.py still uses it, to answer CDN requests of its own.
+    """
     if "/leaflet@" not in url_path or "/dist/" not in url_path:
         return None
     local = (dist / url_path.split("/dist/", 1)[1]).resolve()
@@ -72,14 +75,16 @@ class OfflineRoutes:
     Parameters
     ----------
     leaflet_dist
-        The ``dist`` folder of the xstatic-leaflet package.
+        Not used: Leaflet requests to the CDN are aborted like any other
+        request off this machine.
     tile
         PNG bytes that fulfil every base-map tile request. None aborts tile
         requests, as when the tile server cannot be reached.
     """
 
-    def __init__(self, leaflet_dist: Path, tile: bytes | None = None) -> None:
-        self.leaflet_dist = leaflet_dist
+    # TODO: drop ``leaflet_dist`` once tests/test_browser_injection.py stops
+    # passing it.
+    def __init__(self, leaflet_dist: Path | None = None, tile: bytes | None = None):
         self.tile = tile
         self.blocked: list[str] = []
         self.tiles_served = 0
@@ -87,11 +92,8 @@ class OfflineRoutes:
     def __call__(self, route: Any) -> None:
         request = route.request
         url = urlparse(request.url)
-        local = leaflet_file(self.leaflet_dist, url.path)
         if url.hostname in LOCAL_HOSTS or url.scheme in ("data", "blob"):
             route.continue_()
-        elif local is not None:
-            route.fulfill(path=str(local))
         elif url.hostname == TILE_HOST and self.tile is not None:
             self.tiles_served += 1
             route.fulfill(status=200, content_type="image/png", body=self.tile)
@@ -186,6 +188,7 @@ def running_app(paths: ProjectPaths, area_id: str, log: Path) -> Iterator[str]:
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
         "--server.fileWatcherType", "none",
+        "--server.enableStaticServing", "true",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     with open(log, "wb") as output:

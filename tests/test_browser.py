@@ -1,8 +1,9 @@
 """End-to-end: ``streamlit run`` on localhost, the map page in headless Chromium.
 
 The browser may only talk to the local server (see
-:class:`tests.browser_support.OfflineRoutes`): Leaflet is served from the
-``xstatic-leaflet`` package and base-map tiles are aborted.
+:class:`tests.browser_support.OfflineRoutes`): requests to Leaflet's CDN and
+base-map tiles are aborted, so the map draws only with the Leaflet copy the
+app serves itself.
 """
 
 from __future__ import annotations
@@ -28,10 +29,6 @@ pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
-xstatic_leaflet = pytest.importorskip(
-    "xstatic.pkg.leaflet",
-    reason="xstatic-leaflet is not installed; it serves Leaflet without a network",
-)
 MAP_DRAW_TIMEOUT_MS = 90_000
 
 
@@ -47,7 +44,7 @@ def app_url(
 
 
 def test_map_page_draws_parcels(app_url: str, pilot_build: BuildOutput) -> None:
-    routes = OfflineRoutes(Path(xstatic_leaflet.BASE_DIR))
+    routes = OfflineRoutes()
 
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "map_page.png"
@@ -98,3 +95,58 @@ def test_map_page_draws_parcels(app_url: str, pilot_build: BuildOutput) -> None:
 
     assert screenshot.stat().st_size > 10_000
     assert not routes.local_requests_blocked()
+    # The map drew without requesting any Leaflet file from the CDN.
+    assert not [url for url in routes.blocked if "leaflet" in url]
+
+
+@pytest.fixture()
+def all_areas_url(
+    all_builds: dict[str, BuildOutput], repo_paths: ProjectPaths, tmp_path: Path
+) -> Iterator[str]:
+    """Start the app on every shipped area's build and stop it afterwards."""
+    builds_dir = all_builds["groene_hart"].folder.parent.parent
+    paths = ProjectPaths(
+        layers=repo_paths.layers, configs=repo_paths.configs, builds=builds_dir
+    )
+    with running_app(paths, "groene_hart", tmp_path / "streamlit.log") as url:
+        yield url
+
+
+def test_compare_maps_draw_offline(
+    all_areas_url: str, all_builds: dict[str, BuildOutput]
+) -> None:
+    routes = OfflineRoutes()
+    with sync_api.sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.route("**/*", routes)
+            page = context.new_page()
+            page.goto(f"{all_areas_url}/?area=groene_hart")
+            page.get_by_role("link", name="Gebieden vergelijken").click(
+                timeout=MAP_DRAW_TIMEOUT_MS
+            )
+            frames = page.locator('iframe[title="streamlit_folium.st_folium"]')
+            frames.nth(len(all_builds) - 1).wait_for(timeout=MAP_DRAW_TIMEOUT_MS)
+            widths = []
+            for index in range(len(all_builds)):
+                frame = page.frame_locator(
+                    'iframe[title="streamlit_folium.st_folium"]'
+                ).nth(index)
+                frame.locator("path.leaflet-interactive").first.wait_for(
+                    state="attached", timeout=MAP_DRAW_TIMEOUT_MS
+                )
+                scale = frame.locator(".leaflet-control-scale-line")
+                assert scale.count() == 1
+                assert scale.inner_text().endswith(("m", "km"))
+                # The legend is outside the maps, once for all of them.
+                assert frame.locator(".geo-dashboard-legend").count() == 0
+                widths.append(frames.nth(index).bounding_box()["width"])
+            # Two maps per row are about 460 px wide here; three would be
+            # about 300 px.
+            assert min(widths) > 400
+        finally:
+            browser.close()
+
+    assert not routes.local_requests_blocked()
+    assert not [url for url in routes.blocked if "leaflet" in url]

@@ -51,10 +51,6 @@ pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
-xstatic_leaflet = pytest.importorskip(
-    "xstatic.pkg.leaflet",
-    reason="xstatic-leaflet is not installed; it serves Leaflet without a network",
-)
 pypdf = pytest.importorskip("pypdf", reason="pypdf is not installed")
 expect = sync_api.expect
 
@@ -208,7 +204,7 @@ class Session:
         viewport: dict[str, int],
         tile: bytes | None = None,
     ) -> None:
-        self.routes = OfflineRoutes(Path(xstatic_leaflet.BASE_DIR), tile=tile)
+        self.routes = OfflineRoutes(tile=tile)
         self.context = browser.new_context(viewport=viewport, accept_downloads=True)
         self.context.set_default_timeout(PAGE_TIMEOUT_MS)
         self.context.route("**/*", self.routes)
@@ -724,7 +720,7 @@ def test_invalid_area_shown_as_typed(
 ) -> None:
     context = browser.new_context(viewport=DESKTOP)
     context.set_default_timeout(PAGE_TIMEOUT_MS)
-    routes = OfflineRoutes(Path(xstatic_leaflet.BASE_DIR))
+    routes = OfflineRoutes()
     context.route("**/*", routes)
     try:
         page = context.new_page()

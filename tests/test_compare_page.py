@@ -12,7 +12,16 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from geo_dashboard.compare import (
+    NO_CHANGE,
+    comparison_matrix,
+    comparison_table,
+    no_change_kpis,
+    theme_chart_data,
+    theme_progress,
+)
 from geo_dashboard.compare_maps import area_values, comparison_maps
+from geo_dashboard.i18n import translate
 from geo_dashboard.kpis import load_kpi_library, row_values
 from geo_dashboard.maps import NO_VALUE_COLOR, Legend
 from geo_dashboard.output import BuildOutput
@@ -46,15 +55,25 @@ def test_one_classification_over_all_areas(all_builds: dict[str, BuildOutput]) -
     assert maps.classification.breaks[0] < 100
 
 
-def test_every_map_has_same_legend(all_builds: dict[str, BuildOutput]) -> None:
+def test_one_legend_outside_maps(all_builds: dict[str, BuildOutput]) -> None:
     maps = comparison_maps(all_builds, LIBRARY.get(DISTANCE), "en", basemap=False)
     assert set(maps.maps) == set(all_builds)
-    rendered = {area: m.get_root().render() for area, m in maps.maps.items()}
-    for html in rendered.values():
-        assert "The same classes in all areas shown." in html
+    assert "The same classes in all areas shown." in maps.legend
     for folium_map in maps.maps.values():
         legends = [c for c in folium_map._children.values() if isinstance(c, Legend)]
-        assert [legend.html for legend in legends] == [maps.legend]
+        assert legends == []
+        assert "The same classes in all areas shown." not in (
+            folium_map.get_root().render()
+        )
+
+
+def test_maps_have_metric_scale(all_builds: dict[str, BuildOutput]) -> None:
+    maps = comparison_maps(all_builds, LIBRARY.get(DISTANCE), "nl", basemap=False)
+    for folium_map in maps.maps.values():
+        rendered = folium_map.get_root().render()
+        assert "L.control.scale({metric: true, imperial: false})" in rendered
+        assert not folium_map.control_scale
+        assert [name for name, _ in folium_map.default_js] == ["leaflet"]
 
 
 def test_same_value_same_colour(all_builds: dict[str, BuildOutput]) -> None:
@@ -120,6 +139,72 @@ def test_hostile_crop_name_escaped(all_builds: dict[str, BuildOutput]) -> None:
     assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html
 
 
+# --- Progress per theme -------------------------------------------------------
+
+
+def _climate_build(build: BuildOutput, co2_value: float) -> BuildOutput:
+    """Return the build with hand-set climate KPIs.
+
+    CO2 emission: baseline 12 360, target 8 650 t. Farmland on peat:
+    baseline = target = 1 057.6 ha, so no change is asked.
+    """
+    kpis = build.kpis.copy()
+    co2 = kpis["kpi_id"] == "peat_co2_emission"
+    peat = kpis["kpi_id"] == "farmland_on_peat"
+    kpis.loc[co2, ["value", "baseline_value", "target_value"]] = [
+        co2_value,
+        12_360.0,
+        8_650.0,
+    ]
+    kpis.loc[co2, "progress"] = (co2_value - 12_360.0) / (8_650.0 - 12_360.0)
+    kpis.loc[peat, ["value", "baseline_value", "target_value"]] = [1057.6] * 3
+    kpis.loc[peat, "progress"] = 1.0
+    kpis.loc[co2 | peat, "status"] = "ok"
+    return replace(build, kpis=kpis)
+
+
+def test_no_change_kpi_not_in_progress(all_builds: dict[str, BuildOutput]) -> None:
+    # A quarter of the way from 12 360 to 8 650 t is 12 360 - 927.5 = 11 432.5 t.
+    build = _climate_build(all_builds["groene_hart"], 11_432.5)
+    table = comparison_table({"groene_hart": build}, LIBRARY)
+    peat = table.set_index("kpi_id").loc["farmland_on_peat"]
+    assert pd.isna(peat["target_reached"])
+    assert peat["target_reached_reason"] == NO_CHANGE
+    progress = theme_progress(table).set_index("theme").loc["climate"]
+    # Counting the peat KPI as reached would give (0.25 + 1) / 2 = 62.5 %.
+    assert progress["mean_target_reached"] == pytest.approx(0.25)
+    assert progress["kpis"] == 1
+    data = theme_chart_data(table, {"groene_hart": "Groene Hart"}, "nl")["climate"]
+    assert data.loc[0, "percent"] == pytest.approx(25.0)
+    assert data.loc[0, "label"] == "25%"
+    assert no_change_kpis(table, "climate", LIBRARY) == ["farmland_on_peat"]
+    assert no_change_kpis(table, "nature", LIBRARY) == []
+
+
+def test_no_change_cell_text(all_builds: dict[str, BuildOutput]) -> None:
+    build = _climate_build(all_builds["groene_hart"], 12_360.0)
+    table = comparison_table({"groene_hart": build}, LIBRARY)
+    matrix = comparison_matrix(
+        table, "target_reached", {"groene_hart": "GH"}, LIBRARY, "en"
+    ).set_index("KPI")
+    assert matrix.loc["Farmland on peat", "GH"] == (
+        "no change asked (target equals baseline)"
+    )
+    assert matrix.loc["CO2 emission from farmed peat", "GH"] == "0%"
+    progress = theme_progress(table).set_index("theme").loc["climate"]
+    # At the baseline the theme has made no progress, not 50 %.
+    assert progress["mean_target_reached"] == pytest.approx(0.0)
+
+
+def test_only_no_change_kpis_is_gap(all_builds: dict[str, BuildOutput]) -> None:
+    build = _climate_build(all_builds["groene_hart"], 11_432.5)
+    kpis = build.kpis[build.kpis["kpi_id"] == "farmland_on_peat"]
+    table = comparison_table({"gh": replace(build, kpis=kpis)}, LIBRARY)
+    data = theme_chart_data(table, {"gh": "GH"}, "en")["climate"]
+    assert pd.isna(data.loc[0, "percent"])
+    assert data.loc[0, "label"] == "no data"
+
+
 # --- The page -----------------------------------------------------------------
 
 
@@ -175,6 +260,17 @@ def test_compare_page_renders(
     laag_holland = kpis["Laag Holland"]
     assert any(cell.startswith(no_data + " (") for cell in laag_holland)
     assert "0" not in set(laag_holland)
+
+    # One legend above the maps, two maps per row for the three areas.
+    shared = translate("compare.map.shared_classes", language)
+    assert len([item for item in at.html if shared in item.value]) == 1
+    map_columns = [column for column in at.columns if column.markdown]
+    assert len(map_columns) == 3
+    assert len(at.columns) == 4
+    # Groene Hart's farmland on peat has its target at the baseline.
+    peat = LIBRARY.get("farmland_on_peat").name.get(language)
+    left_out = translate("compare.chart.no_change", language, kpis=peat)
+    assert left_out in [caption.value for caption in at.caption]
 
 
 @pytest.mark.slow

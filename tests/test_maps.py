@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
+from pathlib import Path
 
 import folium
 import geopandas as gpd
@@ -528,6 +529,57 @@ def test_only_leaflet_assets(
     assert "jquery" not in rendered.lower()
     assert "bootstrap" not in rendered.lower()
     assert re.search(r"leaflet@[\d.]+/dist/leaflet\.js", rendered)
+
+
+def test_leaflet_copy_matches_folium_version() -> None:
+    # folium loads Leaflet from its CDN by version; the copy the app serves
+    # must be that same version.
+    urls = dict(folium.Map.default_js) | dict(folium.Map.default_css)
+    assert f"leaflet@{maps.LEAFLET_VERSION}/dist/leaflet.js" in urls["leaflet"]
+    assert f"leaflet@{maps.LEAFLET_VERSION}/dist/leaflet.css" in urls["leaflet_css"]
+    for name in ("leaflet.js", "leaflet.css", "images/layers.png", "LICENSE"):
+        assert (maps.LEAFLET_DIR / name).is_file(), name
+
+
+def test_leaflet_copy_equals_xstatic_package() -> None:
+    xstatic_leaflet = pytest.importorskip("xstatic.pkg.leaflet")
+    if xstatic_leaflet.VERSION != maps.LEAFLET_VERSION:
+        pytest.skip(f"xstatic-leaflet has Leaflet {xstatic_leaflet.VERSION}")
+    packaged = Path(xstatic_leaflet.BASE_DIR)
+    for name in ("leaflet.js", "leaflet.css", "images/layers.png"):
+        copy = (maps.LEAFLET_DIR / name).read_bytes()
+        assert copy == (packaged / name).read_bytes(), name
+
+
+def test_use_leaflet_from_keeps_plugins(
+    pilot_build: BuildOutput, library: KpiLibrary, display: dict[str, gpd.GeoDataFrame]
+) -> None:
+    kpi_map = maps.build_map(
+        pilot_build, library.get("farmland_in_nnn"), display=display, basemap=False
+    )
+    folium_map = kpi_map.map
+    folium_map.default_js = [*folium_map.default_js, ("plugin", "https://x/p.js")]
+    same = maps.use_leaflet_from(folium_map, "../../app/static/leaflet-1.9.3/")
+    assert same is folium_map
+    assert folium_map.default_js == [
+        ("leaflet", "../../app/static/leaflet-1.9.3/leaflet.js"),
+        ("plugin", "https://x/p.js"),
+    ]
+    assert folium_map.default_css == [
+        ("leaflet_css", "../../app/static/leaflet-1.9.3/leaflet.css")
+    ]
+
+
+def test_standalone_map_from_local_leaflet(
+    pilot_build: BuildOutput, library: KpiLibrary, display: dict[str, gpd.GeoDataFrame]
+) -> None:
+    kpi_map = maps.build_map(
+        pilot_build, library.get("farmland_in_nnn"), display=display, basemap=False
+    )
+    maps.use_leaflet_from(kpi_map.map, maps.LEAFLET_DIR.as_uri())
+    rendered = kpi_map.map.get_root().render()
+    assert f'src="{maps.LEAFLET_DIR.as_uri()}/leaflet.js"' in rendered
+    assert "cdn.jsdelivr.net" not in rendered
 
 
 # --- Unusual builds -------------------------------------------------------------

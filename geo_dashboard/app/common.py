@@ -8,6 +8,7 @@ logged-in viewer may see it (see :func:`geo_dashboard.privacy.disclose`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import streamlit as st
 
@@ -38,7 +40,13 @@ from geo_dashboard.i18n import (
     translate,
 )
 from geo_dashboard.kpis import KpiLibrary, load_kpi_library
-from geo_dashboard.maps import display_layers, layer_path, read_grid_cells
+from geo_dashboard.maps import (
+    LEAFLET_DIR,
+    display_layers,
+    layer_path,
+    read_grid_cells,
+    use_leaflet_from,
+)
 from geo_dashboard.measures.engine import ScenarioEngine
 from geo_dashboard.measures.loader import load_measure_library
 from geo_dashboard.output import BuildOutput, current_build_folder, read_build
@@ -55,6 +63,12 @@ LANGUAGE_WIDGET_KEY = "language_select"
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
 # Session key of the login token; the token itself is never logged.
 TOKEN_KEY = "auth_token"
+# Leaflet as served by Streamlit's static file serving (the app's static/
+# folder at app/static/), relative to the map component's page at
+# component/streamlit_folium.st_folium/index.html. A relative URL keeps
+# working under a server.baseUrlPath.
+LEAFLET_APP_URL = f"../../app/static/{LEAFLET_DIR.name}"
+STATIC_SERVING_OPTION = "server.enableStaticServing"
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
 
 
@@ -175,6 +189,30 @@ def requested_area(paths: ProjectPaths) -> str | None:
 def build_command(area_id: str) -> str:
     """Return the shell command that builds ``area_id``."""
     return f"geo-dashboard build {area_id}"
+
+
+def serve_leaflet(folium_map: folium.Map) -> folium.Map:
+    """Point the map at the Leaflet copy this server serves, so it draws offline.
+
+    Call it right before ``st_folium``. When static file serving is off
+    (``streamlit run`` without ``--server.enableStaticServing true``), the
+    map keeps folium's CDN URLs and a warning is logged, because the local
+    URLs would not load at all.
+    """
+    if not st.get_option(STATIC_SERVING_OPTION):
+        _warn_static_serving_off()
+        return folium_map
+    return use_leaflet_from(folium_map, LEAFLET_APP_URL)
+
+
+@functools.cache
+def _warn_static_serving_off() -> None:
+    # Cached, so the warning is logged once per server process, not per map.
+    logger.warning(
+        "%s is off, so maps load Leaflet from the CDN and stay blank without "
+        "internet; start the app with `geo-dashboard serve`",
+        STATIC_SERVING_OPTION,
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -18,6 +18,7 @@ from geo_dashboard.compare import (
     area_sizes,
     comparison_matrix,
     comparison_table,
+    no_change_kpis,
     theme_chart,
     theme_chart_data,
 )
@@ -26,6 +27,8 @@ from geo_dashboard.i18n import translate, translate_value
 from geo_dashboard.paths import ProjectPaths
 
 MAP_HEIGHT = 420
+# At most two maps side by side, so each stays wide enough to read.
+MAPS_PER_ROW = 2
 
 paths = ProjectPaths.from_env()
 language = common.language()
@@ -104,21 +107,27 @@ displays = {
     for area_id, output in builds.items()
 }
 maps = comparison_maps(builds, library.get(kpi_id), language, displays=displays)
-for column, (area_id, folium_map) in zip(
-    st.columns(len(maps.maps)), maps.maps.items(), strict=True
-):
-    with column:
-        st.markdown(f"**{escape_markdown(shown[area_id])}**")
-        note = maps.notes[area_id]
-        if note:
-            st.caption(escape_markdown(note))
-        st_folium(
-            folium_map,
-            key=f"compare_map_{area_id}_{kpi_id}",
-            height=MAP_HEIGHT,
-            use_container_width=True,
-            returned_objects=[],
-        )
+# One legend for all maps, because they share their classes; legend_html
+# escapes every text in it.
+st.html(maps.legend)
+items = list(maps.maps.items())
+for start in range(0, len(items), MAPS_PER_ROW):
+    row = items[start : start + MAPS_PER_ROW]
+    for column, (area_id, folium_map) in zip(
+        st.columns(MAPS_PER_ROW), row, strict=False
+    ):
+        with column:
+            st.markdown(f"**{escape_markdown(shown[area_id])}**")
+            note = maps.notes[area_id]
+            if note:
+                st.caption(escape_markdown(note))
+            st_folium(
+                common.serve_leaflet(folium_map),
+                key=f"compare_map_{area_id}_{kpi_id}",
+                height=MAP_HEIGHT,
+                use_container_width=True,
+                returned_objects=[],
+            )
 
 # --- Progress per theme -------------------------------------------------------
 st.subheader(t("compare.progress"))
@@ -126,3 +135,10 @@ st.caption(t("compare.progress_note"))
 for theme, data in theme_chart_data(table, shown, language).items():
     title = translate_value("theme", theme, language)
     st.altair_chart(theme_chart(data, title, language), width="stretch")
+    left_out = no_change_kpis(table, theme, library)
+    if left_out:
+        kpi_names = ", ".join(
+            library.get(k).name.get(language) if k in library.ids else k
+            for k in left_out
+        )
+        st.caption(t("compare.chart.no_change", kpis=escape_markdown(kpi_names)))

@@ -112,7 +112,7 @@ center = st.session_state["map_center"]
 # component opens where the user was looking.
 map_key = f"parcel_map_{kpi_id}_{language}_{st.session_state['map_version']}"
 result = st_folium(
-    kpi_map.map,
+    common.serve_leaflet(kpi_map.map),
     key=map_key,
     height=680,
     use_container_width=True,

@@ -299,7 +299,7 @@ with build_tab:
                 build, engine, result, map_kpi, language, display=display
             )
             st_folium(
-                folium_map,
+                common.serve_leaflet(folium_map),
                 key="scenario_diff_map",
                 height=520,
                 use_container_width=True,
@@ -312,7 +312,9 @@ with build_tab:
             str(context.paths.builds), build.area_id, str(build.folder)
         )
         drawn = st_folium(
-            selection_map(build, engine, assignment, language, display=display),
+            common.serve_leaflet(
+                selection_map(build, engine, assignment, language, display=display)
+            ),
             key="scenario_selection_map",
             height=520,
             use_container_width=True,
