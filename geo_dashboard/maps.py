@@ -30,6 +30,7 @@ import pandas as pd
 import rasterio
 import shapely
 from branca.colormap import linear
+from folium.plugins import Draw
 from folium.template import Template
 from rasterio.windows import Window, from_bounds
 
@@ -84,6 +85,11 @@ BASEMAP_MAX_FAILURES = 6
 # app serves this folder through Streamlit's static file serving.
 LEAFLET_VERSION = "1.9.3"
 LEAFLET_DIR = Path(__file__).parent / "app" / "static" / f"leaflet-{LEAFLET_VERSION}"
+# The version folium's Draw plugin loads; the app serves this copy.
+LEAFLET_DRAW_VERSION = "1.0.2"
+LEAFLET_DRAW_DIR = (
+    Path(__file__).parent / "app" / "static" / f"leaflet.draw-{LEAFLET_DRAW_VERSION}"
+)
 
 MapMode = Literal["parcels", "nature", "category", "gap"]
 
@@ -401,6 +407,33 @@ def use_leaflet_from(folium_map: folium.Map, base_url: str) -> folium.Map:
         (name, f"{base}/leaflet.css" if name == "leaflet_css" else url)
         for name, url in folium_map.default_css
     ]
+    return folium_map
+
+
+def use_leaflet_draw_from(folium_map: folium.Map, base_url: str) -> folium.Map:
+    """Point every Draw plugin on the map at ``base_url`` instead of the CDN.
+
+    ``base_url`` is a folder with ``leaflet.draw.js``, ``leaflet.draw.css`` and
+    ``images/``, such as the app's static URL of :data:`LEAFLET_DRAW_DIR`.
+    Returns the same map.
+    """
+    base = base_url.rstrip("/")
+    local = {
+        "leaflet_draw_js": f"{base}/leaflet.draw.js",
+        "leaflet_draw_css": f"{base}/leaflet.draw.css",
+    }
+    pending = list(folium_map._children.values())
+    while pending:
+        element = pending.pop()
+        pending.extend(element._children.values())
+        if not isinstance(element, Draw):
+            continue
+        element.default_js = [
+            (name, local.get(name, url)) for name, url in element.default_js
+        ]
+        element.default_css = [
+            (name, local.get(name, url)) for name, url in element.default_css
+        ]
     return folium_map
 
 

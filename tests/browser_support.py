@@ -58,33 +58,17 @@ BROWSER_MARKS = [
 ]
 
 
-def leaflet_file(dist: Path, url_path: str) -> Path | None:
-    """Return the local copy of a file of Leaflet's CDN ``dist`` folder, if any.
-
-    Only tests/test_load.py still uses it, to answer CDN requests of its own.
-    """
-    if "/leaflet@" not in url_path or "/dist/" not in url_path:
-        return None
-    local = (dist / url_path.split("/dist/", 1)[1]).resolve()
-    return local if local.is_file() and local.is_relative_to(dist.resolve()) else None
-
-
 class OfflineRoutes:
     """Playwright route handler that keeps the browser on this machine.
 
     Parameters
     ----------
-    leaflet_dist
-        Not used: Leaflet requests to the CDN are aborted like any other
-        request off this machine.
     tile
         PNG bytes that fulfil every base-map tile request. None aborts tile
         requests, as when the tile server cannot be reached.
     """
 
-    # TODO: drop ``leaflet_dist`` once tests/test_browser_injection.py stops
-    # passing it.
-    def __init__(self, leaflet_dist: Path | None = None, tile: bytes | None = None):
+    def __init__(self, tile: bytes | None = None) -> None:
         self.tile = tile
         self.blocked: list[str] = []
         self.tiles_served = 0

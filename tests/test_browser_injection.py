@@ -56,10 +56,6 @@ pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
-xstatic_leaflet = pytest.importorskip(
-    "xstatic.pkg.leaflet",
-    reason="xstatic-leaflet is not installed; it serves Leaflet without a network",
-)
 expect = sync_api.expect
 
 REPO = Path(__file__).resolve().parents[1]
@@ -262,7 +258,7 @@ class Visit:
     """One browser context on the app, entered at the overview."""
 
     def __init__(self, browser: Any, app_url: str) -> None:
-        self.routes = OfflineRoutes(Path(xstatic_leaflet.BASE_DIR))
+        self.routes = OfflineRoutes()
         self.context = browser.new_context(viewport=VIEWPORT)
         self.context.set_default_timeout(PAGE_TIMEOUT_MS)
         self.context.route("**/*", self.routes)

@@ -10,8 +10,8 @@ in that steady phase. It passes on "no errors and memory stable", never on
 speed.
 
 The browser sends no request off this machine: requests to 127.0.0.1 go
-through, Leaflet's CDN files are served from the ``xstatic-leaflet`` copy,
-and everything else (base-map tiles included) is aborted.
+through (the app serves Leaflet itself) and everything else, base-map tiles
+included, is aborted.
 
 Playwright's sync API cannot drive pages from several threads, so this module
 uses the async API, and :class:`tests.browser_support.OfflineRoutes` (a sync
@@ -45,17 +45,12 @@ from tests.browser_support import (
     LOCAL_HOSTS,
     MAIN,
     PAGE_TIMEOUT_MS,
-    leaflet_file,
     running_app,
 )
 
 pytestmark = BROWSER_MARKS
 async_api = pytest.importorskip(
     "playwright.async_api", reason="the playwright package is not installed"
-)
-xstatic_leaflet = pytest.importorskip(
-    "xstatic.pkg.leaflet",
-    reason="xstatic-leaflet is not installed; it serves Leaflet without a network",
 )
 psutil = pytest.importorskip("psutil", reason="psutil is not installed")
 
@@ -169,17 +164,12 @@ class SessionState:
     script_rejections: int = 0
 
 
-async def _route_locally(
-    route: Any, record: LoadRecord, state: SessionState, leaflet_dist: Path
-) -> None:
-    """Let local requests through, serve Leaflet from disk, abort the rest."""
+async def _route_locally(route: Any, record: LoadRecord, state: SessionState) -> None:
+    """Let local requests through and abort the rest."""
     request = route.request
     url = urlparse(request.url)
-    local = leaflet_file(leaflet_dist, url.path)
     if url.hostname in LOCAL_HOSTS or url.scheme in ("data", "blob"):
         await route.continue_()
-    elif local is not None:
-        await route.fulfill(path=str(local))
     else:
         record.blocked.add(request.url)
         if request.resource_type == "script":
@@ -310,12 +300,11 @@ async def _run_session(
 ) -> None:
     state = SessionState(f"session {index}")
     name = state.name
-    leaflet_dist = Path(xstatic_leaflet.BASE_DIR)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(PAGE_TIMEOUT_MS)
 
     async def route(route: Any) -> None:
-        await _route_locally(route, record, state, leaflet_dist)
+        await _route_locally(route, record, state)
 
     await context.route("**/*", route)
     page = await context.new_page()

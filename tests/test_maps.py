@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from folium.plugins import Draw
 
 from geo_dashboard import maps
 from geo_dashboard.kpis import KpiLibrary, load_kpi_library
@@ -580,6 +581,25 @@ def test_standalone_map_from_local_leaflet(
     rendered = kpi_map.map.get_root().render()
     assert f'src="{maps.LEAFLET_DIR.as_uri()}/leaflet.js"' in rendered
     assert "cdn.jsdelivr.net" not in rendered
+
+
+def test_draw_plugin_served_locally() -> None:
+    folium_map = maps.new_map()
+    Draw().add_to(folium_map)
+    base = f"../../app/static/{maps.LEAFLET_DRAW_DIR.name}"
+    maps.use_leaflet_draw_from(folium_map, base)
+    rendered = folium_map.get_root().render()
+    assert f'src="{base}/leaflet.draw.js"' in rendered
+    assert f'href="{base}/leaflet.draw.css"' in rendered
+    assert "cdnjs.cloudflare.com" not in rendered
+
+
+def test_draw_copy_matches_folium_version() -> None:
+    # The vendored copy must be the version folium's Draw plugin asks for.
+    declared = dict(Draw.default_js)["leaflet_draw_js"]
+    assert f"/leaflet.draw/{maps.LEAFLET_DRAW_VERSION}/" in declared
+    for name in ("leaflet.draw.js", "leaflet.draw.css", "LICENSE"):
+        assert (maps.LEAFLET_DRAW_DIR / name).is_file(), name
 
 
 # --- Unusual builds -------------------------------------------------------------

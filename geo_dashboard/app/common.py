@@ -42,9 +42,11 @@ from geo_dashboard.i18n import (
 from geo_dashboard.kpis import KpiLibrary, load_kpi_library
 from geo_dashboard.maps import (
     LEAFLET_DIR,
+    LEAFLET_DRAW_DIR,
     display_layers,
     layer_path,
     read_grid_cells,
+    use_leaflet_draw_from,
     use_leaflet_from,
 )
 from geo_dashboard.measures.engine import ScenarioEngine
@@ -68,6 +70,7 @@ TOKEN_KEY = "auth_token"
 # component/streamlit_folium.st_folium/index.html. A relative URL keeps
 # working under a server.baseUrlPath.
 LEAFLET_APP_URL = f"../../app/static/{LEAFLET_DIR.name}"
+LEAFLET_DRAW_APP_URL = f"../../app/static/{LEAFLET_DRAW_DIR.name}"
 STATIC_SERVING_OPTION = "server.enableStaticServing"
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
 
@@ -202,6 +205,7 @@ def serve_leaflet(folium_map: folium.Map) -> folium.Map:
     if not st.get_option(STATIC_SERVING_OPTION):
         _warn_static_serving_off()
         return folium_map
+    use_leaflet_draw_from(folium_map, LEAFLET_DRAW_APP_URL)
     return use_leaflet_from(folium_map, LEAFLET_APP_URL)
 
 

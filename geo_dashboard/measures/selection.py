@@ -116,8 +116,8 @@ def selection_map(
         )
         for pid, item in zip(ids, rows, strict=True)
     ]
-    # NOTE: Leaflet.draw, which Draw declares, still loads from cdnjs, so the
-    # drawing tools need that CDN. The rest loads as on the KPI map.
+    # Draw declares Leaflet.draw on cdnjs. The app serves its own copy
+    # (app.common.serve_leaflet); a standalone file of this map needs the CDN.
     folium_map = parcel_map(
         parcels,
         labels,

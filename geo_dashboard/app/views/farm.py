@@ -187,7 +187,7 @@ if kpi_ids:
         zoom=FARM_MAP_ZOOM,
     )
     st_folium(
-        farm_map.map,
+        common.serve_leaflet(farm_map.map),
         key=f"farm_map_{farm_id}",
         height=480,
         use_container_width=True,
