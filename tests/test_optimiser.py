@@ -16,6 +16,7 @@ from geo_dashboard.measures.optimiser import (
     OptimiserOptions,
     Target,
     greedy_plan,
+    lp_bound,
     optimise,
     target_options,
 )
@@ -104,6 +105,14 @@ def test_plan_feasible_and_not_dearer_than_greedy(engine, pilot_targets):
     assert greedy.annualised_cost == pytest.approx(_cost(engine, greedy.assignment))
     evaluated = engine.evaluate(plan.assignment).total_cost()["annualised_mid"]
     assert evaluated == pytest.approx(plan.annualised_cost)
+
+
+def test_lp_bound_below_optimum(engine, pilot_targets):
+    bound = lp_bound(engine, pilot_targets)
+    plan = optimise(engine, pilot_targets)
+    assert bound is not None
+    assert bound > 0
+    assert bound <= plan.annualised_cost * (1 + 1e-9)
 
 
 def test_equals_brute_force_on_six_parcels(pilot_build, parts):

@@ -62,6 +62,7 @@ __all__ = [
     "Target",
     "TargetReport",
     "greedy_plan",
+    "lp_bound",
     "optimise",
     "target_options",
 ]
@@ -261,6 +262,33 @@ def optimise(
         plan.solve_seconds,
     )
     return plan
+
+
+def lp_bound(
+    engine: ScenarioEngine,
+    targets: Sequence[Target],
+    options: OptimiserOptions | None = None,
+) -> float | None:
+    """Return the cost of the linear relaxation: a lower bound on any plan's cost.
+
+    Each (parcel, measure) variable may take any value in [0, 1], so no plan
+    that meets ``targets`` under ``options`` can cost less. Returns None when
+    even the relaxation cannot meet the targets.
+    """
+    options = options or OptimiserOptions()
+    problem = build_problem(engine, targets, options)
+    if len(problem.cost) == 0:
+        return 0.0
+    constraints, _ = _constraints(engine, problem, options, soft=False)
+    count = len(problem.cost)
+    result = milp(
+        problem.cost,
+        constraints=constraints,
+        integrality=np.zeros(count),
+        bounds=Bounds(np.zeros(count), np.ones(count)),
+        options={"time_limit": options.time_limit_s},
+    )
+    return float(result.fun) if result.status == 0 else None
 
 
 def _best_alone(engine, problem, options, targets, index: int) -> float | None:
