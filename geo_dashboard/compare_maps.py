@@ -35,6 +35,7 @@ from geo_dashboard.maps import (
     NATURA2000_COLOR,
     NO_VALUE_COLOR,
     Classification,
+    CompactGeoJson,
     add_basemap,
     class_colors,
     classify_values,
@@ -224,7 +225,7 @@ def _area_map(
         _nature_layer(
             display["nature"], site_values, classification, unit, language
         ).add_to(folium_map)
-    folium.GeoJson(
+    CompactGeoJson(
         geojson_features(display["boundary"], {}),
         name=translate("map.layer.boundary", language),
         style_function=lambda feature: {
@@ -267,7 +268,7 @@ def _parcel_layer(
         properties["value"] = escaped_text(texts)
     fills = _fills(classification, values, parcels.index)
     opacity = 0.75 if values is not None else 0.3
-    layer = folium.GeoJson(
+    layer = CompactGeoJson(
         geojson_features(parcels, properties),
         name=translate("map.layer.parcels", language, name=kpi.name.get(language)),
         style_function=lambda feature: {
@@ -302,7 +303,7 @@ def _nature_layer(
         else ["none"] * len(nature)
     )
     opacity = 0.6 if values is not None else 0.0
-    return folium.GeoJson(
+    return CompactGeoJson(
         geojson_features(nature, properties),
         name=translate("map.layer.natura2000", language),
         style_function=lambda feature: {

@@ -56,7 +56,12 @@ DISPLAY_CRS = "EPSG:4326"
 # Simplification tolerance in metres (RD New); below one screen pixel at the
 # zoom levels that show a whole area.
 DISPLAY_TOLERANCE_M = 1.5
-COORDINATE_DECIMALS = 6
+# 1e-5 degree is about 1.1 m north-south and 0.7 m east-west at 52 degrees
+# north, below the simplification tolerance.
+COORDINATE_DECIMALS = 5
+# Property keys of a parcel's crop name and map value in the map payload.
+CROP_KEY = "c"
+VALUE_KEY = "v"
 MAX_CLASSES = 5
 # Values with a skewness above this are classed by quantiles, others by
 # equal intervals.
@@ -551,6 +556,26 @@ def add_basemap(folium_map: folium.Map, name: str, language: str) -> folium.Tile
     return tiles
 
 
+class CompactGeoJson(folium.GeoJson):
+    """GeoJSON layer whose embedded data is written without spaces after , and :.
+
+    folium writes the data with Jinja's ``tojson``, which puts a space after
+    every separator. That is about a tenth of a parcel layer's payload.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        policies = self._template.environment.policies
+        saved = policies["json.dumps_kwargs"]
+        policies["json.dumps_kwargs"] = {**saved, "separators": (",", ":")}
+        try:
+            super().render(**kwargs)
+        finally:
+            # NOTE: the Jinja environment is shared, so a map rendered in
+            # another thread meanwhile may also come out compact. Its JSON
+            # means the same either way.
+            policies["json.dumps_kwargs"] = saved
+
+
 def _swatch(color: str, label: str, line: str | None = None) -> str:
     """Return one legend row: a filled box, or a line of style ``line``."""
     if line is None:
@@ -676,11 +701,12 @@ def _parcel_properties(
     source: pd.DataFrame, language: str
 ) -> tuple[dict[str, pd.Series], list[str]]:
     """Return the escaped popup texts of the parcels and their labels."""
+    # Short property keys: they repeat in every feature of the payload.
     fields = (
         ("id", "parcel_id", "map.popup.parcel", str),
-        ("crop", "crop_name", "map.popup.crop", str),
-        ("use", "land_use", "map.popup.land_use", "land_use"),
-        ("area", "area_ha", "map.popup.area", "ha"),
+        (CROP_KEY, "crop_name", "map.popup.crop", str),
+        ("u", "land_use", "map.popup.land_use", "land_use"),
+        ("a", "area_ha", "map.popup.area", "ha"),
     )
     properties: dict[str, pd.Series] = {}
     aliases: list[str] = []
@@ -714,26 +740,26 @@ def _parcel_layer(
     if mode == "parcels" and values is not None:
         parcel_values = values.reindex(parcels.index)
         numbers = parcel_values.map(lambda v: format_number(v, language))
-        properties["value"] = escaped_text(numbers)
+        properties[VALUE_KEY] = escaped_text(numbers)
         key = f"map.column.{kpi.map_column}"
         label = translate(key, language) if has_message(key) else kpi.name.get(language)
         aliases.append(_with_unit(label, kpi.map_unit or kpi.unit, language))
     elif mode == "category" and "crop_group" in source:
         groups = source["crop_group"]
         groups = groups.map(lambda v: translate_value("crop_group", v, language))
-        properties["value"] = escaped_text(groups)
+        properties[VALUE_KEY] = escaped_text(groups)
         aliases.append(translate("map.popup.crop_group", language))
 
     fill = list(colors.reindex(parcels.index).fillna(NO_VALUE_COLOR))
     opacity = 0.75 if mode in ("parcels", "category") else 0.3
-    layer = folium.GeoJson(
+    layer = CompactGeoJson(
         geojson_features(parcels, properties),
         name=translate("map.layer.parcels", language, name=kpi.name.get(language)),
         style_function=_styler(fill, color="#444444", weight=0.4, fillOpacity=opacity),
         highlight_function=lambda feature: {"weight": 2, "color": "#000000"},
     )
     if properties:
-        tooltip_field = "crop" if "crop" in properties else next(iter(properties))
+        tooltip_field = CROP_KEY if CROP_KEY in properties else next(iter(properties))
         folium.GeoJsonTooltip(fields=[tooltip_field], labels=False).add_to(layer)
         folium.GeoJsonPopup(
             fields=list(properties),
@@ -759,7 +785,7 @@ def _nature_layer(
         texts = site_values.map(lambda v: format_value(v, unit, language))
         properties["value"] = escaped_text(texts)
     opacity = 0.0 if values is None else 0.6
-    return folium.GeoJson(
+    return CompactGeoJson(
         geojson_features(nature, properties),
         name=translate("map.layer.natura2000", language),
         style_function=_styler(
@@ -776,7 +802,7 @@ def _nh3_layer(
     classification = classify_values(cells_4326["value"])
     fill = list(class_colors(classification, cells_4326["value"]))
     labels = cells_4326["value"].map(lambda v: format_value(v, NH3_UNIT, language))
-    layer = folium.GeoJson(
+    layer = CompactGeoJson(
         geojson_features(cells_4326, {"nh3": escaped_text(labels)}),
         name=translate("map.layer.nh3", language),
         show=False,
@@ -889,7 +915,7 @@ def build_map(
             display["nature"], nature_values, classification, kpi.unit, language
         )
         layer.add_to(folium_map)
-    folium.GeoJson(
+    CompactGeoJson(
         geojson_features(display["boundary"], {}),
         name=translate("map.layer.boundary", language),
         style_function=lambda feature: {

@@ -295,7 +295,7 @@ def test_gap_map_says_why(
     layer = _parcel_layer_en(kpi_map)
     fills = {layer.style_function(f)["fillColor"] for f in layer.data["features"]}
     assert fills == {maps.NO_VALUE_COLOR}
-    assert "value" not in layer.data["features"][0]["properties"]
+    assert maps.VALUE_KEY not in layer.data["features"][0]["properties"]
 
 
 def test_nature_kpi_colours_sites(
@@ -444,7 +444,7 @@ def test_popup_escapes_hostile_crop_name(
         hostile_build, library.get("nh3_concentration_farmland"), display=display
     )
     properties = _parcel_layer(kpi_map).data["features"][0]["properties"]
-    assert properties["crop"] == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert properties[maps.CROP_KEY] == "&lt;script&gt;alert(1)&lt;/script&gt;"
 
     rendered = kpi_map.map.get_root().render()
     assert HOSTILE not in rendered
@@ -497,9 +497,9 @@ def test_parcels_send_only_popup_properties(
     features = _parcel_layer(kpi_map).data["features"]
     assert len(features) == len(pilot_build.parcels)
     for feature in features[:50]:
-        assert set(feature["properties"]) == {"id", "crop", "use", "area", "value"}
+        assert set(feature["properties"]) == {"id", "c", "u", "a", "v"}
         numbers = np.asarray(feature["geometry"]["coordinates"][0]).ravel()
-        assert max(_decimals(float(n)) for n in numbers) <= 6
+        assert max(_decimals(float(n)) for n in numbers) <= maps.COORDINATE_DECIMALS
 
 
 def test_payload_is_small(
@@ -583,6 +583,19 @@ def test_standalone_map_from_local_leaflet(
     assert "cdn.jsdelivr.net" not in rendered
 
 
+def test_parcel_layer_json_compact(
+    pilot_build: BuildOutput, library: KpiLibrary, display: dict[str, gpd.GeoDataFrame]
+) -> None:
+    kpi_map = maps.build_map(
+        pilot_build, library.get("nh3_concentration_farmland"), display=display
+    )
+    rendered = kpi_map.map.get_root().render()
+    assert '"coordinates":[[[' in rendered
+    assert '"coordinates": [' not in rendered
+    policies = maps.CompactGeoJson._template.environment.policies
+    assert "separators" not in policies["json.dumps_kwargs"]
+
+
 def test_draw_plugin_served_locally() -> None:
     folium_map = maps.new_map()
     Draw().add_to(folium_map)
@@ -624,5 +637,5 @@ def test_map_without_crop_columns(
         bare, library.get("nh3_concentration_farmland"), display=display
     )
     properties = _parcel_layer(kpi_map).data["features"][0]["properties"]
-    assert set(properties) == {"id", "area", "value"}
+    assert set(properties) == {"id", "a", "v"}
     assert kpi_map.map.get_root().render()

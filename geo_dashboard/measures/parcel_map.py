@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import folium
 import geopandas as gpd
 
-from geo_dashboard.maps import BOUNDARY_COLOR, add_basemap, new_map
+from geo_dashboard.maps import BOUNDARY_COLOR, CompactGeoJson, add_basemap, new_map
 from geo_dashboard.measures.texts import scenario_text
 
 PARCEL_EDGE_COLOR = "#444444"
@@ -38,7 +38,7 @@ def parcel_map(
     if basemap:
         name = scenario_text("scenarios.map.basemap", language)
         add_basemap(folium_map, name, language)
-    folium.GeoJson(
+    CompactGeoJson(
         features,
         name=layer_name,
         style_function=lambda feature: {
@@ -49,7 +49,7 @@ def parcel_map(
         },
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(folium_map)
-    folium.GeoJson(
+    CompactGeoJson(
         boundary.to_geo_dict(drop_id=True),
         name=scenario_text("scenarios.map.boundary", language),
         style_function=lambda feature: {
