@@ -206,15 +206,17 @@ def test_theme_progress_leaves_out_gaps(builds) -> None:
 
 def test_theme_progress_mean_by_hand(builds) -> None:
     kpis = builds["groene_hart"].kpis
-    climate = kpis[(kpis["theme"] == "climate") & kpis["progress"].notna()]
+    asked = kpis["target_value"] != kpis["baseline_value"]
+    climate = kpis[(kpis["theme"] == "climate") & kpis["progress"].notna() & asked]
     expected = climate["progress"].clip(-1, 1).mean()
     progress = theme_progress(comparison_table(builds, LIBRARY)).set_index(
         ["area_id", "theme"]
     )
     reached = progress.loc[("groene_hart", "climate"), "mean_target_reached"]
     assert reached == pytest.approx(expected)
-    # farmland_on_peat has reached its target (1) and peat CO2 is at the baseline (0).
-    assert reached == pytest.approx(0.5, abs=1e-3)
+    # farmland_on_peat asks for no change (target equals baseline), so only
+    # peat CO2 counts, and it is at its baseline.
+    assert reached == pytest.approx(0.0, abs=1e-3)
 
 
 def test_theme_chart_marks_gap_area(builds) -> None:
@@ -224,7 +226,7 @@ def test_theme_chart_marks_gap_area(builds) -> None:
     climate = data["climate"].set_index("area")
     assert _empty(climate.loc["LH", "percent"])
     assert climate.loc["LH", "label"] == "geen gegevens"
-    assert climate.loc["GH", "label"] == "50%"
+    assert climate.loc["GH", "label"] == "0%"
     chart = theme_chart(data["climate"], "Klimaat", "nl").to_dict()
     assert chart["title"] == "Klimaat"
     assert len(chart["layer"]) == 3

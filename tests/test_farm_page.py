@@ -47,7 +47,8 @@ TIMEOUT_S = 180
 # the crop, the scenario page's pooled row of other farms.
 PAGES = {
     "views/overview.py": "Overzicht",
-    "views/map.py": "crop",
+    # The parcel popup's crop label, in the map component's HTML.
+    "views/map.py": "Gewas",
     "views/scenarios.py": "Overige bedrijven (samen)",
     "views/cycles.py": "v0.1",
     # Files are written only on a click; their content is tested through
