@@ -187,7 +187,7 @@ def serve(
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true",
-        # Serves geo_dashboard/app/static/, which holds Leaflet for the maps.
+        # Serves geo_dashboard/app/static/, which contains Leaflet for the maps.
         "--server.enableStaticServing", "true",
         "--browser.gatherUsageStats", "false",
     ]

@@ -271,7 +271,7 @@ def check_reserved_id(paths: ProjectPaths, area_id: str) -> None:
     ]
     where = f" ({', '.join(folders)} exists)" if folders else ""
     raise ConfigError(
-        f"area id {area_id!r} is reserved for a folder that holds no area"
+        f"area id {area_id!r} is reserved for a folder that contains no area"
         f"{where}. Choose another area id, e.g. {area_id}_area."
     )
 
