@@ -220,7 +220,7 @@ def _wait_for_health(url: str, server: subprocess.Popen, log) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"streamlit did not answer {url} in {SERVER_START_S} s")
+    raise RuntimeError(f"streamlit did not respond at {url} within {SERVER_START_S} s")
 
 
 if __name__ == "__main__":

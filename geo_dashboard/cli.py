@@ -39,7 +39,7 @@ class _InterruptibleTyper(typer.Typer):
     """Typer app that ends on Ctrl-C with one line and exit status 130.
 
     Click turns KeyboardInterrupt into "Aborted!" with status 1, so the
-    interrupt is caught here before Click sees it. Before a command runs,
+    interrupt is caught here before Click handles it. Before a command runs,
     nothing was written. Once it runs, a build, import or store write may
     have finished, so only "interrupted" is claimed.
     """

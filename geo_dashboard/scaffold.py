@@ -289,8 +289,8 @@ def choose_layers(
     Returns the choices in role order and the configs that were skipped
     because they do not load (each logged as a warning).
     """
-    # NOTE: a layer added with add-layer but without --area is in no config,
-    # so it is never a candidate here; set it in the new config by hand.
+    # NOTE: a layer added with add-layer but without --area is in no config.
+    # It is therefore never a candidate here, so set it in the new config by hand.
     candidates: dict[tuple[str, str], tuple[LayerRef, str, ParcelFields]] = {}
     skipped = []
     for other in list_areas(paths.configs):

@@ -214,7 +214,7 @@ def test_theme_progress_mean_by_hand(builds) -> None:
     )
     reached = progress.loc[("groene_hart", "climate"), "mean_target_reached"]
     assert reached == pytest.approx(expected)
-    # farmland_on_peat asks for no change (target equals baseline), so only
+    # farmland_on_peat requests no change (target equals baseline), so only
     # peat CO2 counts, and it is at its baseline.
     assert reached == pytest.approx(0.0, abs=1e-3)
 

@@ -608,7 +608,7 @@ def test_draw_plugin_served_locally() -> None:
 
 
 def test_draw_copy_matches_folium_version() -> None:
-    # The vendored copy must be the version folium's Draw plugin asks for.
+    # The vendored copy must be the version folium's Draw plugin requests.
     declared = dict(Draw.default_js)["leaflet_draw_js"]
     assert f"/leaflet.draw/{maps.LEAFLET_DRAW_VERSION}/" in declared
     for name in ("leaflet.draw.js", "leaflet.draw.css", "LICENSE"):

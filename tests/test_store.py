@@ -333,7 +333,7 @@ def test_forked_child_gets_own_connections(db_url: str, pilot_store: Store) -> N
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, "the child process failed"
     assert report == "00", "the child reused the parent's connection or pool"
-    # The parent's pooled connection still works and sees the child's row.
+    # The parent's pooled connection still works and reads the child's row.
     with open_store(db_url) as again:
         assert _dbapi_connection(again) is parent_connection
         texts = [row.text for row in list_reflections(again, PILOT)]
